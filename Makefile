@@ -1,0 +1,41 @@
+# portside: every target sets up what it needs. Only python3 is assumed on the machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS := dev,bench
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint bench run clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install portside with every extra and the dev tools
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, mypy --strict on src/, import-linter contracts
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/mypy tests/typing
+	$(BIN)/lint-imports
+
+bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
+	$(BIN)/python benchmarks/di_bench.py
+
+run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
+	$(BIN)/python -m portside.tour
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

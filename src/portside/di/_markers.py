@@ -1,0 +1,42 @@
+"""Lifetimes and the ``Key`` marker used inside ``Annotated``."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+__all__ = ["Key", "Lifetime"]
+
+
+class Lifetime(enum.Enum):
+    """How long a resolved service lives."""
+
+    SINGLETON = "singleton"
+    """Created once per provider, shared by every scope."""
+    SCOPED = "scoped"
+    """Created once per scope."""
+    TRANSIENT = "transient"
+    """Created every time it is needed."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Key:
+    """Select a keyed registration: ``Annotated[Notifier, Key("email")]``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Key needs a non-empty string name, got {name!r}")
+        self.name: Final = name
+
+    def __repr__(self) -> str:
+        return f"Key({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((Key, self.name))
