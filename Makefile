@@ -35,7 +35,7 @@ bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 	$(BIN)/python benchmarks/di_bench.py
 
 run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
-	$(BIN)/python -m portside.tour
+	$(BIN)/python examples/readme_tour.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

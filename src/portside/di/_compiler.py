@@ -235,6 +235,10 @@ class _Emitter:
             out(f"    v = o._ctx.get({self.keys[i]}, M) if o._ctx else M")
             out(f"    return mc(N{i}) if v is M else v")
             return
+        if node.needs_async and not in_async:
+            self.ns[f"N{i}"] = node
+            out(f"    asyncerr(N{i})")
+            return
         self.construct(node, "v", "    ", {}, in_async=in_async)
         if reg.lifetime is Lifetime.SCOPED:
             out(f"    c[{self.keys[i]}] = v")

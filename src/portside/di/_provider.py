@@ -85,19 +85,26 @@ class _Resolver:
     __slots__ = ()
 
     def _unknown(self, provider: ServiceProvider, service: Any, key: str | None) -> DIError:
-        lookups = provider._graph.by_lookup
-        if key is not None and service in lookups:
-            keys = sorted(k for s, k in (_split(lk) for lk in lookups) if s == service and k)
+        lookups = [_split(lk) for lk in provider._graph.by_lookup]
+        keys = sorted(k for s, k in lookups if s == service and k is not None)
+        if key is not None and (keys or (service, None) in lookups):
             return MissingServiceError(
                 f"{describe(service)} has no registration with key {key!r}"
-                + (f"; its keys are {', '.join(map(repr, keys))}" if keys else ""),
+                + (f"; its keys are {', '.join(map(repr, keys))}" if keys else "")
+                + (
+                    f"; it is registered without a key: get({describe(service)})"
+                    if (service, None) in lookups
+                    else ""
+                ),
                 service=service,
                 chain=[service],
             )
         label = describe(service) if key is None else f"{describe(service)}[key={key!r}]"
-        names = sorted({describe(_split(lk)[0]) for lk in lookups})
+        names = sorted({describe(s) for s, _ in lookups})
         close = difflib.get_close_matches(describe(service), names, n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        if key is None and keys:
+            hint = f"; it is registered only with keys {', '.join(map(repr, keys))}"
         return MissingServiceError(
             f"{label} is not registered{hint}\n"
             f"  suggestion: register it, e.g. services.add_scoped({describe(service)}, ...)",
@@ -260,10 +267,10 @@ class ServiceProvider(_Resolver):
         "_fin",
         "_fns",
         "_graph",
-        "_rget",
         "_inflight",
         "_lock",
         "_overrides",
+        "_rget",
         "_singletons",
         "_tables",
     )

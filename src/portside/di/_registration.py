@@ -53,13 +53,12 @@ class Registration:
 
 
 def describe(tp: Any) -> str:
-    """A short readable name for a type or callable."""
-    if isinstance(tp, type):
-        return tp.__qualname__
-    name = getattr(tp, "__qualname__", None)
-    if isinstance(name, str) and not hasattr(tp, "__origin__"):
-        return name
-    return repr(tp).replace("typing.", "")
+    """A short readable name for a type or callable (no ``<locals>`` noise)."""
+    if isinstance(tp, type) or (callable(tp) and not hasattr(tp, "__origin__")):
+        name = getattr(tp, "__qualname__", None)
+        if isinstance(name, str):
+            return name.rpartition("<locals>.")[2]
+    return repr(tp).replace("typing.", "").replace("collections.abc.", "")
 
 
 def _is_protocol(tp: type) -> bool:

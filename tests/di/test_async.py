@@ -1,0 +1,155 @@
+"""Async factories, aget, and single-flight creation across tasks."""
+
+import asyncio
+
+import pytest
+
+from portside.di import ServiceCollection
+
+
+class Pool:
+    pass
+
+
+class Session:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+
+class Repo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+class Plain:
+    pass
+
+
+class Created(list[str]):
+    """Names of what the factories made; ``entered`` is set whenever one starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    def add(self, name: str) -> None:
+        self.append(name)
+        self.entered.set()
+
+
+def services(created: Created, gate: asyncio.Event | None = None) -> ServiceCollection:
+    async def pool() -> Pool:
+        created.add("pool")
+        if gate is not None:
+            await gate.wait()
+        return Pool()
+
+    async def session(pool: Pool) -> Session:
+        created.add("session")
+        if gate is not None:
+            await gate.wait()
+        return Session(pool)
+
+    s = ServiceCollection()
+    s.add_singleton(Pool, factory=pool)
+    s.add_scoped(Session, factory=session)
+    s.add_scoped(Repo)
+    s.add_singleton(Plain)
+    return s
+
+
+async def test_aget_resolves_async_factories_with_the_usual_sharing() -> None:
+    created = Created()
+    provider = services(created).build()
+    async with provider.create_scope() as one:
+        repo = await one.aget(Repo)
+        assert repo.session is await one.aget(Session)
+    async with provider.create_scope() as two:
+        other = await two.aget(Repo)
+    assert other.session is not repo.session
+    assert other.session.pool is repo.session.pool is await provider.aget(Pool)
+    assert created == ["pool", "session", "session"]
+
+
+async def test_aget_serves_synchronous_services_too() -> None:
+    provider = services(Created()).build()
+    assert await provider.aget(Plain) is provider.get(Plain)
+    async with provider.create_scope() as scope:
+        assert await scope.aget(Plain) is provider.get(Plain)
+        assert await scope.aget_all(Plain) == [provider.get(Plain)]
+
+
+async def test_a_singleton_is_created_once_under_concurrent_tasks() -> None:
+    created = Created()
+    gate = asyncio.Event()
+    provider = services(created, gate).build()
+    tasks = [asyncio.create_task(provider.aget(Pool)) for _ in range(20)]
+    await created.entered.wait()  # the first task is in the factory, the rest queue behind
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert created == ["pool"]
+    assert all(r is results[0] for r in results)
+
+
+async def test_a_scoped_service_is_created_once_per_scope_under_concurrent_tasks() -> None:
+    created = Created()
+    gate = asyncio.Event()
+    provider = services(created, gate).build()
+    gate.set()
+    await provider.aget(Pool)
+    gate.clear()
+    created.clear()
+    created.entered.clear()
+    async with provider.create_scope() as scope:
+        tasks = [asyncio.create_task(scope.aget(Repo)) for _ in range(20)]
+        await created.entered.wait()
+        gate.set()
+        repos = await asyncio.gather(*tasks)
+    assert created == ["session"]
+    assert len({id(r) for r in repos}) == 1
+
+
+async def test_a_failed_async_creation_is_raised_to_every_waiter_and_can_be_retried() -> None:
+    attempts: list[int] = []
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def flaky() -> Pool:
+        attempts.append(1)
+        entered.set()
+        await gate.wait()
+        if len(attempts) == 1:
+            raise ConnectionError("pool unavailable")
+        return Pool()
+
+    provider = ServiceCollection().add_singleton(Pool, factory=flaky).build()
+    tasks = [asyncio.create_task(provider.aget(Pool)) for _ in range(5)]
+    await entered.wait()
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert isinstance(await provider.aget(Pool), Pool)
+    assert len(attempts) == 2
+
+
+async def test_cancelling_the_creating_task_lets_a_waiter_create_instead() -> None:
+    started = asyncio.Event()
+    calls: list[int] = []
+
+    async def slow() -> Pool:
+        calls.append(1)
+        if len(calls) == 1:
+            started.set()
+            await asyncio.Event().wait()  # never finishes: it is cancelled
+        return Pool()
+
+    provider = ServiceCollection().add_singleton(Pool, factory=slow).build()
+    first = asyncio.create_task(provider.aget(Pool))
+    second = asyncio.create_task(provider.aget(Pool))
+    # Tasks run in creation order: by the time this wakes, the first is in the factory and
+    # the second waits on the first one's creation.
+    await started.wait()
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert isinstance(await second, Pool)
+    assert len(calls) == 2
