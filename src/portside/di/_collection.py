@@ -147,12 +147,18 @@ class ServiceCollection(_Registrar):
     def __repr__(self) -> str:
         return f"ServiceCollection({len(self._registrations)} registrations)"
 
-    def build(self) -> ServiceProvider:
-        """Validate the whole graph and compile it into a :class:`ServiceProvider`.
+    def build(self, *, compiled: bool | None = None) -> ServiceProvider:
+        """Validate the whole graph and return a :class:`ServiceProvider`.
 
         Raises :class:`MissingServiceError`, :class:`CircularDependencyError` or
         :class:`LifetimeError` before anything is constructed.
+
+        Resolution has two tiers with the same behaviour: a provider starts by walking the
+        graph, and after a few resolutions compiles it into generated code (a one-off cost
+        of a few milliseconds) and runs that from then on. ``compiled=True`` compiles at
+        build; ``compiled=False`` never compiles (cheapest for a provider used a handful
+        of times, as in many tests).
         """
         from ._provider import ServiceProvider
 
-        return ServiceProvider._build(list(self._registrations))
+        return ServiceProvider._build(list(self._registrations), compiled=compiled)

@@ -22,8 +22,7 @@ Nothing inspects a signature after build.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,6 @@ from ._markers import Lifetime
 from ._registration import Kind
 
 __all__ = ["NodeFns", "compile_nodes"]
-
-_cache_keys = itertools.count(1)  # 0 and -1 are reserved in scope caches (see _runtime)
 
 INLINE_BUDGET = 24
 """Largest subtree (in constructions) written out inline in a parent's creator."""
@@ -68,28 +65,18 @@ class _Emitter:
         self,
         graph: ResolvedGraph,
         nodes: Sequence[Node],
-        external: dict[int, NodeFns],
+        keys: Mapping[int, int],
         namespace: dict[str, Any],
     ) -> None:
         self.graph = graph
         self.compiled = {n.index for n in nodes}
         self.ns = namespace
-        self.keys: dict[int, int] = {n.index: next(_cache_keys) for n in nodes}
-        for index, fns in external.items():
-            self.keys[index] = fns.key
-            namespace[f"c{index}"] = fns.create
-            if fns.acreate is not None:
-                namespace[f"ac{index}"] = fns.acreate
+        self.keys = keys
         self.lines: list[str] = []
         self.counter = 0
         self.sizes: dict[int, int] = {}
 
     # -- names ------------------------------------------------------------------------------
-    def _singleton_syms(self, node: Node) -> tuple[str, str, str]:
-        if node.index in self.compiled:
-            return "S", "sg", "asg"
-        return "XS", "xsg", "xasg"
-
     def _const(self, name: str, value: Any) -> str:
         self.ns[name] = value
         return name
@@ -109,7 +96,7 @@ class _Emitter:
     def _inline(self, node: Node, *, in_async: bool, fresh: bool) -> bool:
         if fresh:  # fresh code builds every node of its subtree itself, in order
             return _built_inline(node)
-        if node.index not in self.compiled or not _built_inline(node):
+        if not _built_inline(node):
             return False
         if in_async and node.needs_async and node.reg.lifetime is Lifetime.SCOPED:
             return False  # goes through asc(): single-flight across tasks awaiting it
@@ -138,12 +125,11 @@ class _Emitter:
             out(f"{indent}{var} = o._ctx.get({k}, M) if o._ctx else M")
             out(f"{indent}if {var} is M: {var} = mc(N{dep.index})")
         elif reg.lifetime is Lifetime.SINGLETON:
-            cache, sync_helper, async_helper = self._singleton_syms(dep)
-            out(f"{indent}{var} = {cache}.get({k}, M)")
+            out(f"{indent}{var} = S.get({k}, M)")
             if awaits:
-                out(f"{indent}if {var} is M: {var} = await {async_helper}({k}, ac{dep.index})")
+                out(f"{indent}if {var} is M: {var} = await asg({k}, ac{dep.index})")
             else:
-                out(f"{indent}if {var} is M: {var} = {sync_helper}({k}, c{dep.index})")
+                out(f"{indent}if {var} is M: {var} = sg({k}, c{dep.index})")
         elif reg.lifetime is Lifetime.SCOPED:
             out(f"{indent}{var} = c.get({k}, M)")
             if self._inline(dep, in_async=in_async, fresh=False):
@@ -369,20 +355,18 @@ def compile_nodes(
     graph: ResolvedGraph,
     nodes: Iterable[Node],
     *,
+    keys: Mapping[int, int],
     runtime: dict[str, Any],
-    external: dict[int, NodeFns] | None = None,
     filename: str = "<portside.di>",
 ) -> dict[int, NodeFns]:
-    """Generate and compile the functions of ``nodes``.
+    """Generate and compile the functions of ``nodes`` (every node their code reaches).
 
-    ``runtime`` supplies the helpers the generated code calls (see
-    :func:`portside.di._runtime.runtime_helpers`); ``XS``, ``xsg`` and ``xasg`` serve the
-    singletons of ``external`` nodes, which map node indexes that are not recompiled to
-    their existing functions.
+    ``keys`` gives each node's cache key; ``runtime`` supplies the helpers the generated
+    code calls (see :func:`portside.di._runtime.runtime_helpers`).
     """
     todo = list(nodes)
     namespace: dict[str, Any] = dict(runtime)
-    emitter = _Emitter(graph, todo, external or {}, namespace)
+    emitter = _Emitter(graph, todo, keys, namespace)
     for node in todo:
         emitter.creator(node, in_async=False)
         if node.needs_async:

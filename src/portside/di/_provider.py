@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import difflib
+import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -12,6 +13,7 @@ from typing import Any, Self, TypeVar, cast
 from ._compiler import NodeFns, compile_nodes
 from ._errors import DIError, MissingServiceError, RegistrationError, ScopeClosedError
 from ._graph import DependencyGraph, Node, ResolvedGraph
+from ._interpreter import interpret_nodes
 from ._markers import Lifetime
 from ._registration import MISSING as NOT_GIVEN
 from ._registration import Kind, Registration, describe, make_registration
@@ -25,6 +27,11 @@ from ._runtime import (
 __all__ = ["Override", "Scope", "ServiceProvider"]
 
 T = TypeVar("T")
+
+COMPILE_AFTER = 16
+"""Resolutions served by the graph-walking tier before a provider compiles its graph."""
+
+_cache_keys = itertools.count(1)  # 0 and -1 are reserved in scope caches (see _runtime)
 
 
 def _lookup(service: Any, key: str | None) -> Any:
@@ -261,16 +268,21 @@ class ServiceProvider(_Resolver):
     """The built, validated container. Singletons live here; scopes come from here."""
 
     __slots__ = (
+        "_calls",
         "_closed",
+        "_compile_after",
         "_context_keys",
         "_ctx",
         "_fin",
         "_fns",
         "_graph",
         "_inflight",
+        "_is_compiled",
+        "_keys",
         "_lock",
         "_overrides",
         "_rget",
+        "_runtimes",
         "_singletons",
         "_tables",
     )
@@ -289,23 +301,62 @@ class ServiceProvider(_Resolver):
         self._overrides: list[Override] = []
         self._context_keys: dict[Any, int] = {}
         self._fns: dict[int, NodeFns] = {}
+        self._keys: dict[int, int] = {}
+        self._runtimes: dict[int, dict[str, Any]] = {}
+        self._calls = 0
+        self._compile_after: int | None = None
+        self._is_compiled = False
 
     @classmethod
-    def _build(cls, registrations: Sequence[Registration]) -> ServiceProvider:
+    def _build(
+        cls, registrations: Sequence[Registration], *, compiled: bool | None
+    ) -> ServiceProvider:
         self = cls()
         graph = ResolvedGraph(registrations)
         self._graph = graph
-        self._fns = compile_nodes(
-            graph,
-            graph.nodes,
-            runtime=runtime_helpers(graph, self, self._lock, self._singletons, self._inflight),
-        )
+        self._keys = {n.index: next(_cache_keys) for n in graph.nodes}
+        runtime = runtime_helpers(graph, self, self._lock, self._singletons, self._inflight)
+        self._runtimes = dict.fromkeys(self._keys, runtime)
+        if compiled:
+            self._fns = compile_nodes(graph, graph.nodes, keys=self._keys, runtime=runtime)
+            self._is_compiled = True
+        else:
+            self._compile_after = None if compiled is False else COMPILE_AFTER
+            self._fns = interpret_nodes(
+                graph,
+                graph.nodes,
+                keys=self._keys,
+                runtimes=self._runtimes,
+                on_call=None if compiled is False else self._tick,
+            )
         self._tables.fill(graph, self._fns, graph.by_lookup)
         self._rget = self._tables.rget
         for lookup, nodes in graph.by_lookup.items():
             if nodes[-1].reg.kind is Kind.CONTEXT:
-                self._context_keys[lookup] = self._fns[nodes[-1].index].key
+                self._context_keys[lookup] = self._keys[nodes[-1].index]
         return self
+
+    def _tick(self) -> None:
+        """Count resolutions on the first tier; compile the graph once it is in real use."""
+        self._calls += 1
+        if self._calls >= (self._compile_after or 0) and not self._overrides:
+            self._compile()
+
+    def _compile(self) -> None:
+        with self._lock:
+            if self._compile_after is None or self._overrides or self._closed:
+                return
+            self._compile_after = None
+            graph = self._graph
+            runtime = runtime_helpers(graph, self, self._lock, self._singletons, self._inflight)
+            self._fns = compile_nodes(graph, graph.nodes, keys=self._keys, runtime=runtime)
+            self._tables.fill(graph, self._fns, graph.by_lookup)
+            self._is_compiled = True
+
+    @property
+    def compiled(self) -> bool:
+        """Whether resolution runs on generated code yet (see ``ServiceCollection.build``)."""
+        return self._is_compiled
 
     # -- resolving --------------------------------------------------------------------------
     def get(self, service: type[T], key: str | None = None) -> T:
@@ -468,8 +519,9 @@ class Override:
         )
         self._target = target
         self._saved: list[tuple[dict[Any, Any], Any, Any]] | None = None
-        self._saved_graph: ResolvedGraph | None = None
-        self._saved_fns: dict[int, NodeFns] = {}
+        self._saved_state: tuple[
+            ResolvedGraph, dict[int, NodeFns], dict[int, int], dict[int, dict[str, Any]]
+        ]
         self._owner = _OverlayOwner()
 
     def __enter__(self) -> Self:
@@ -482,19 +534,17 @@ class Override:
         graph = ResolvedGraph(regs)  # validates the graph with the replacement in place
         affected = self._dependents(graph, self._target.index)
         nodes = [n for n in graph.nodes if n.index in affected]
-        external = {i: f for i, f in p._fns.items() if i not in affected}
-        runtime = runtime_helpers(graph, self._owner, p._lock, {}, {})
-        base = runtime_helpers(graph, p, p._lock, p._singletons, p._inflight)
-        runtime.update(XS=base["S"], xsg=base["sg"], xasg=base["asg"])
-        fns = compile_nodes(graph, nodes, runtime=runtime, external=external)
-        lookups = {n.reg.lookup for n in nodes} | {
-            n.reg.lookup for n in graph.nodes if n.index in affected
-        }
+        overlay = runtime_helpers(graph, self._owner, p._lock, {}, {})
+        keys = {i: (next(_cache_keys) if i in affected else k) for i, k in p._keys.items()}
+        runtimes = {i: (overlay if i in affected else r) for i, r in p._runtimes.items()}
+        fns = interpret_nodes(graph, nodes, keys=keys, runtimes=runtimes)
+        lookups = {n.reg.lookup for n in nodes}
         self._saved = p._tables.snapshot(lookups)
-        self._saved_graph = p._graph
-        self._saved_fns = p._fns
+        self._saved_state = (p._graph, p._fns, p._keys, p._runtimes)
         p._graph = graph
-        p._fns = {**external, **fns}
+        p._fns = {**p._fns, **fns}
+        p._keys = keys
+        p._runtimes = runtimes
         p._tables.fill(graph, p._fns, lookups)
         p._overrides.append(self)
         return self
@@ -518,14 +568,13 @@ class Override:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         p = self._provider
-        if self._saved is None or self._saved_graph is None:
+        if self._saved is None:
             raise RegistrationError("this override is not active")
         if not p._overrides or p._overrides[-1] is not self:
             raise RegistrationError("overrides must end in the reverse order they started")
         p._overrides.pop()
         _Tables.restore(self._saved)
-        p._graph = self._saved_graph
-        p._fns = self._saved_fns
+        p._graph, p._fns, p._keys, p._runtimes = self._saved_state
         self._saved = None
         self._owner._closed = True
         if self._owner._fin:
