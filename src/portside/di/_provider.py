@@ -7,7 +7,7 @@ import difflib
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
+from types import GeneratorType, TracebackType
 from typing import Any, Self, TypeVar, cast
 
 from ._compiler import NodeFns, compile_nodes
@@ -21,7 +21,9 @@ from ._runtime import (
     ClosedTable,
     aclose_finalizers,
     close_finalizers,
+    needs_aclose,
     runtime_helpers,
+    yielded_twice,
 )
 
 __all__ = ["Override", "Scope", "ServiceProvider"]
@@ -133,22 +135,11 @@ class Scope(_Resolver):
     generator factories in reverse creation order.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_cache",
-        "_closed",
-        "_ctx",
-        "_fin",
-        "_inflight",
-        "_provider",
-        "_sget",
-    )
+    __slots__ = ("__weakref__", "_cache", "_ctx", "_fin", "_provider", "_sget")
 
     _cache: dict[int, Any]
     _ctx: dict[int, Any] | None
-    _closed: bool
     _fin: list[Any] | None
-    _inflight: dict[int, Any] | None
     _provider: ServiceProvider
     _sget: Any
 
@@ -169,13 +160,13 @@ class Scope(_Resolver):
         fn = self._provider._tables.saget.get(lookup)
         if fn is None:
             return self.get(service, key)
-        if self._closed:
+        if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
         return cast("T", await fn(self))
 
     def get_all(self, service: type[T], key: str | None = None) -> list[T]:
         """Every registration of ``service``, in registration order."""
-        if self._closed:
+        if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
         return [
             fns.scope_get(self)
@@ -184,7 +175,7 @@ class Scope(_Resolver):
 
     async def aget_all(self, service: type[T], key: str | None = None) -> list[T]:
         """Every registration of ``service``, awaiting async factories."""
-        if self._closed:
+        if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
         return [
             await fns.scope_aget(self) if fns.scope_aget else fns.scope_get(self)
@@ -193,22 +184,16 @@ class Scope(_Resolver):
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._sget is _CLOSED_SCOPE
 
     def close(self) -> None:
         """Run the clean-up of everything this scope created (sync generator factories)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._sget = _CLOSED_SCOPE
-        if self._fin:
-            close_finalizers(self._fin, "scope")
+        self.__exit__(None, None, None)
 
     async def aclose(self) -> None:
         """Run the clean-up of everything this scope created, sync and async."""
-        if self._closed:
+        if self._sget is _CLOSED_SCOPE:
             return
-        self._closed = True
         self._sget = _CLOSED_SCOPE
         if self._fin:
             await aclose_finalizers(self._fin, "scope")
@@ -219,12 +204,24 @@ class Scope(_Resolver):
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._closed:
+        if self._sget is _CLOSED_SCOPE:
             return
-        self._closed = True
         self._sget = _CLOSED_SCOPE
-        if self._fin:
-            close_finalizers(self._fin, "scope")
+        fin = self._fin
+        if fin:
+            # close_finalizers, written out: this runs at the end of every request.
+            errors: list[Exception] | None = None
+            while fin:
+                g = fin.pop()
+                try:
+                    if type(g) is not GeneratorType:
+                        raise needs_aclose(g, "scope")
+                    if next(g, NOT_GIVEN) is not NOT_GIVEN:
+                        raise yielded_twice(g)
+                except Exception as exc:  # noqa: BLE001 - every finalizer runs
+                    errors = [exc] if errors is None else [*errors, exc]
+            if errors:
+                raise ExceptionGroup(f"{len(errors)} error(s) while closing the scope", errors)
 
     async def __aenter__(self) -> Self:
         return self
@@ -245,8 +242,6 @@ def _init_scope(scope: Scope, provider: ServiceProvider, context: dict[int, Any]
     scope._cache = {}
     scope._ctx = context
     scope._fin = None
-    scope._inflight = None
-    scope._closed = False
     return scope
 
 
@@ -273,6 +268,7 @@ class ServiceProvider(_Resolver):
         "_compile_after",
         "_context_keys",
         "_ctx",
+        "_done",
         "_fin",
         "_fns",
         "_graph",
@@ -283,6 +279,7 @@ class ServiceProvider(_Resolver):
         "_overrides",
         "_rget",
         "_runtimes",
+        "_shared",
         "_singletons",
         "_tables",
     )
@@ -305,6 +302,9 @@ class ServiceProvider(_Resolver):
         self._runtimes: dict[int, dict[str, Any]] = {}
         self._calls = 0
         self._compile_after: int | None = None
+        # Singletons already handed out by get(), by lookup: the fast path of get().
+        self._done: dict[Any, Any] = {}
+        self._shared: frozenset[Any] = frozenset()
         self._is_compiled = False
 
     @classmethod
@@ -331,6 +331,11 @@ class ServiceProvider(_Resolver):
             )
         self._tables.fill(graph, self._fns, graph.by_lookup)
         self._rget = self._tables.rget
+        self._shared = frozenset(
+            lookup
+            for lookup, nodes in graph.by_lookup.items()
+            if nodes[-1].reg.lifetime is Lifetime.SINGLETON and not nodes[-1].needs_async
+        )
         for lookup, nodes in graph.by_lookup.items():
             if nodes[-1].reg.kind is Kind.CONTEXT:
                 self._context_keys[lookup] = self._keys[nodes[-1].index]
@@ -361,11 +366,18 @@ class ServiceProvider(_Resolver):
     # -- resolving --------------------------------------------------------------------------
     def get(self, service: type[T], key: str | None = None) -> T:
         """A singleton (or a transient that needs no scope) from the root."""
+        lookup = service if key is None else (service, key)
+        v = self._done.get(lookup, NOT_GIVEN)
+        if v is not NOT_GIVEN:
+            return cast("T", v)
         try:
-            fn: Callable[[Any], Any] = self._rget[service if key is None else (service, key)]
+            fn: Callable[[Any], Any] = self._rget[lookup]
         except KeyError:
             raise self._unknown(self, service, key) from None
-        return cast("T", fn(self))
+        v = fn(self)
+        if lookup in self._shared:
+            self._done[lookup] = v
+        return cast("T", v)
 
     async def aget(self, service: type[T], key: str | None = None) -> T:
         """Like :meth:`get`, and also for services whose graph has async factories."""
@@ -392,8 +404,6 @@ class ServiceProvider(_Resolver):
             scope._cache = {}
             scope._ctx = None
             scope._fin = None
-            scope._inflight = None
-            scope._closed = False
             return scope
         cache: dict[int, Any] = {}
         keys = self._context_keys
@@ -437,6 +447,7 @@ class ServiceProvider(_Resolver):
         with self._lock:
             self._closed = True
         self._rget = _CLOSED_PROVIDER
+        self._done.clear()
         if self._fin:
             close_finalizers(self._fin, "provider")
 
@@ -447,6 +458,7 @@ class ServiceProvider(_Resolver):
         with self._lock:
             self._closed = True
         self._rget = _CLOSED_PROVIDER
+        self._done.clear()
         if self._fin:
             await aclose_finalizers(self._fin, "provider")
 
@@ -546,6 +558,7 @@ class Override:
         p._keys = keys
         p._runtimes = runtimes
         p._tables.fill(graph, p._fns, lookups)
+        p._done.clear()
         p._overrides.append(self)
         return self
 
@@ -575,6 +588,7 @@ class Override:
         p._overrides.pop()
         _Tables.restore(self._saved)
         p._graph, p._fns, p._keys, p._runtimes = self._saved_state
+        p._done.clear()
         self._saved = None
         self._owner._closed = True
         if self._owner._fin:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import _thread
 import asyncio
 import concurrent.futures
-import inspect
 import threading
 from collections.abc import Callable, Coroutine
+from types import GeneratorType
 from typing import Any, NoReturn, Protocol
 
 from ._errors import (
@@ -44,7 +44,8 @@ class Owner(Protocol):
 # creates claims the scope's cache by setting key 0 to its thread id with dict.setdefault
 # (atomic), re-enters freely while it holds it, and deletes the key when done. A thread
 # that finds the cache claimed by another sets key -1 and waits on _WAITING; the holder
-# wakes it when it releases. Cache keys of services start at 1.
+# wakes it when it releases. Key -2 holds async creations in progress (see asc).
+# Cache keys of services start at 1.
 _WAITING = threading.Condition(threading.Lock())
 gid = _thread.get_ident
 
@@ -164,9 +165,9 @@ def runtime_helpers(
             v = c.get(k, MISSING)
             if v is not MISSING:
                 return v
-            pending: dict[int, asyncio.Future[Any]] | None = o._inflight
-            if pending is None:
-                pending = o._inflight = {}
+            pending: dict[int, asyncio.Future[Any]] | None = c.get(-2)
+            if pending is None:  # the scope's creations in progress live under key -2
+                pending = c[-2] = {}
             future = pending.get(k)
             if future is not None:
                 try:
@@ -249,24 +250,16 @@ def runtime_helpers(
     }
 
 
-def _finish_sync(gen: Any) -> None:
-    try:
-        next(gen)
-    except StopIteration:
-        return
-    raise DIError(
-        f"the generator factory {gen.__qualname__} yielded more than once; "
-        "a generator factory must yield exactly once"
+def needs_aclose(gen: Any, what: str) -> DIError:
+    return DIError(
+        f"{gen.__qualname__} is an async generator factory and needs async clean-up: "
+        f"close this {what} with `async with` or `await ....aclose()`"
     )
 
 
-async def _finish_async(gen: Any) -> None:
-    try:
-        await anext(gen)
-    except StopAsyncIteration:
-        return
-    raise DIError(
-        f"the async generator factory {gen.__qualname__} yielded more than once; "
+def yielded_twice(gen: Any) -> DIError:
+    return DIError(
+        f"the generator factory {gen.__qualname__} yielded more than once; "
         "a generator factory must yield exactly once"
     )
 
@@ -277,12 +270,10 @@ def close_finalizers(finalizers: list[Any], what: str) -> None:
     while finalizers:
         gen = finalizers.pop()
         try:
-            if inspect.isasyncgen(gen):
-                raise DIError(
-                    f"{gen.__qualname__} is an async generator factory and needs async clean-up: "
-                    f"close this {what} with `async with` or `await ....aclose()`"
-                )
-            _finish_sync(gen)
+            if type(gen) is not GeneratorType:
+                raise needs_aclose(gen, what)
+            if next(gen, MISSING) is not MISSING:
+                raise yielded_twice(gen)
         except Exception as exc:  # noqa: BLE001 - every finalizer runs; all errors are raised
             errors.append(exc)
     if errors:
@@ -295,10 +286,12 @@ async def aclose_finalizers(finalizers: list[Any], what: str) -> None:
     while finalizers:
         gen = finalizers.pop()
         try:
-            if inspect.isasyncgen(gen):
-                await _finish_async(gen)
+            if type(gen) is GeneratorType:
+                done = next(gen, MISSING) is MISSING
             else:
-                _finish_sync(gen)
+                done = await anext(gen, MISSING) is MISSING
+            if not done:
+                raise yielded_twice(gen)
         except Exception as exc:  # noqa: BLE001 - every finalizer runs; all errors are raised
             errors.append(exc)
     if errors:
