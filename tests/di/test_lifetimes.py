@@ -119,9 +119,9 @@ class SqlUsers:
 
 
 def test_a_port_is_bound_to_an_implementation_class() -> None:
-    services = layered().add_scoped(UserPort, SqlUsers)  # type: ignore[type-abstract]
+    services = layered().add_scoped(UserPort, SqlUsers)
     with services.build().create_scope() as scope:
-        users = scope.get(UserPort)  # type: ignore[type-abstract]
+        users = scope.get(UserPort)
         assert isinstance(users, SqlUsers)
         assert users.session is scope.get(Session)
 

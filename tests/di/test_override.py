@@ -55,7 +55,7 @@ class Unrelated:
 
 def build() -> ServiceCollection:
     s = ServiceCollection()
-    s.add_singleton(UserPort, RealUsers)  # type: ignore[type-abstract]
+    s.add_singleton(UserPort, RealUsers)
     s.add_scoped(Session)
     s.add_scoped(UserService)
     s.add_singleton(Directory)
@@ -69,15 +69,15 @@ def test_an_override_replaces_the_service_and_what_depends_on_it_then_restores()
     directory = provider.get(Directory)
     unrelated = provider.get(Unrelated)
     fake = FakeUsers()
-    with provider.override(UserPort, instance=fake):  # type: ignore[type-abstract]
-        assert provider.get(UserPort) is fake  # type: ignore[type-abstract]
+    with provider.override(UserPort, instance=fake):
+        assert provider.get(UserPort) is fake
         assert provider.get(Directory).users is fake  # a dependent singleton built anew
         assert provider.get(Directory) is provider.get(Directory)  # and shared meanwhile
         assert provider.get(Unrelated) is unrelated  # untouched singletons stay
         with provider.create_scope() as scope:
             assert scope.get(UserService).users is fake
     assert provider.get(Directory) is directory
-    assert provider.get(UserPort).name() == "real"  # type: ignore[type-abstract]
+    assert provider.get(UserPort).name() == "real"
     with provider.create_scope() as scope:
         assert scope.get(UserService).users.name() == "real"
 
@@ -85,9 +85,9 @@ def test_an_override_replaces_the_service_and_what_depends_on_it_then_restores()
 def test_an_override_applies_to_scopes_opened_before_it() -> None:
     provider = build().build()
     with provider.create_scope() as scope:
-        with provider.override(UserPort, FakeUsers):  # type: ignore[type-abstract]
+        with provider.override(UserPort, FakeUsers):
             assert scope.get(UserService).users.name() == "fake"
-        assert scope.get(UserPort).name() == "real"  # type: ignore[type-abstract]
+        assert scope.get(UserPort).name() == "real"
 
 
 def test_an_override_with_a_factory_is_auto_wired_and_cleaned_up_when_it_ends() -> None:
@@ -99,21 +99,21 @@ def test_an_override_with_a_factory_is_auto_wired_and_cleaned_up_when_it_ends() 
         log.append("close")
 
     provider = build().build()
-    with provider.override(UserPort, factory=fake):  # type: ignore[type-abstract]
-        assert provider.get(UserPort).name() == "fake"  # type: ignore[type-abstract]
+    with provider.override(UserPort, factory=fake):
+        assert provider.get(UserPort).name() == "fake"
         assert log == ["open"]
     assert log == ["open", "close"]
 
 
 def test_overrides_nest_and_unwind_in_order() -> None:
     provider = build().build()
-    with provider.override(UserPort, FakeUsers):  # type: ignore[type-abstract]
+    with provider.override(UserPort, FakeUsers):
         with provider.override(Config, instance=Config()) as inner:
-            assert provider.get(UserPort).name() == "fake"  # type: ignore[type-abstract]
+            assert provider.get(UserPort).name() == "fake"
             assert provider.get(Unrelated).config is provider.get(Config)
         assert inner is not None
-        assert provider.get(UserPort).name() == "fake"  # type: ignore[type-abstract]
-    assert provider.get(UserPort).name() == "real"  # type: ignore[type-abstract]
+        assert provider.get(UserPort).name() == "fake"
+    assert provider.get(UserPort).name() == "real"
 
 
 def test_overriding_an_unregistered_service_is_an_error() -> None:

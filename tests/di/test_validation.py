@@ -281,6 +281,10 @@ class Unrelated:
             "Unrelated: it is not a subclass of Session",
         ),
         (lambda s: s.add_singleton(Session, 42), "neither a class nor a callable"),
+        (
+            lambda s: s.add_singleton(Session, instance=Unrelated()),
+            "it is a Unrelated, not a Session",
+        ),
         (lambda s: s.add_singleton(Port), "Port is abstract"),
         (lambda s: s.add_singleton(Session, Session, factory=Session), "at most one of"),
         (lambda s: s.add_singleton(Session, factory=Session), "factory= takes a function"),

@@ -1,6 +1,7 @@
 """Checked by mypy --strict in `make lint`: the container's API infers the right types."""
 
-from typing import assert_type
+from abc import ABC, abstractmethod
+from typing import Protocol, assert_type
 
 from portside.di import Scope, ServiceCollection, ServiceProvider
 
@@ -33,3 +34,34 @@ async def resolve_async() -> None:
     async with provider.create_scope() as scope:
         assert_type(await scope.aget(Session), Session)
     assert_type(await provider.aget(Config), Config)
+
+
+# Ports are Protocols or ABCs: registering and resolving them needs no type: ignore.
+class UserPort(Protocol):
+    def name(self) -> str: ...
+
+
+class AbstractClock(ABC):
+    @abstractmethod
+    def now(self) -> float: ...
+
+
+class SqlUsers:
+    def name(self) -> str:
+        return "sql"
+
+
+class SystemClock(AbstractClock):
+    def now(self) -> float:
+        return 0.0
+
+
+ports = ServiceCollection()
+ports.add_scoped(UserPort, SqlUsers).add_singleton(AbstractClock, SystemClock)
+port_provider = ports.build()
+assert_type(port_provider.get(AbstractClock), AbstractClock)
+with port_provider.create_scope() as port_scope:
+    assert_type(port_scope.get(UserPort), UserPort)
+    assert_type(port_scope.get_all(UserPort), list[UserPort])
+with port_provider.override(UserPort, instance=SqlUsers()):
+    pass

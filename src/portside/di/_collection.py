@@ -58,11 +58,11 @@ class _Registrar:
 
     def add_singleton(
         self,
-        service: type[T],
+        service: type[T] | Callable[..., T],
         implementation: type[T] | Callable[..., Any] | None = None,
         *,
         factory: Callable[..., Any] | None = None,
-        instance: T = MISSING,
+        instance: Any = MISSING,
         key: str | None = None,
     ) -> Self:
         """Register ``service``, created once per provider and shared by every scope."""
@@ -72,7 +72,7 @@ class _Registrar:
 
     def add_scoped(
         self,
-        service: type[T],
+        service: type[T] | Callable[..., T],
         implementation: type[T] | Callable[..., Any] | None = None,
         *,
         factory: Callable[..., Any] | None = None,
@@ -85,7 +85,7 @@ class _Registrar:
 
     def add_transient(
         self,
-        service: type[T],
+        service: type[T] | Callable[..., T],
         implementation: type[T] | Callable[..., Any] | None = None,
         *,
         factory: Callable[..., Any] | None = None,
@@ -96,7 +96,7 @@ class _Registrar:
             Lifetime.TRANSIENT, service, implementation, factory=factory, instance=MISSING, key=key
         )
 
-    def add_context(self, service: type[T], *, key: str | None = None) -> Self:
+    def add_context(self, service: type[T] | Callable[..., T], *, key: str | None = None) -> Self:
         """Declare a value handed in when a scope is created: ``create_scope(context={T: v})``."""
         check_service(service)
         self._registrations.append(

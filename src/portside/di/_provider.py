@@ -146,7 +146,7 @@ class Scope(_Resolver):
     def __init__(self, provider: ServiceProvider, context: dict[int, Any] | None = None) -> None:
         _init_scope(self, provider, context)
 
-    def get(self, service: type[T], key: str | None = None) -> T:
+    def get(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """The service registered for ``service`` (the last registration; keyed if ``key``)."""
         try:
             fn = self._sget[service if key is None else (service, key)]
@@ -154,7 +154,7 @@ class Scope(_Resolver):
             raise self._unknown(self._provider, service, key) from None
         return cast("T", fn(self))
 
-    async def aget(self, service: type[T], key: str | None = None) -> T:
+    async def aget(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """Like :meth:`get`, and also for services whose graph has async factories."""
         lookup = service if key is None else (service, key)
         fn = self._provider._tables.saget.get(lookup)
@@ -164,7 +164,7 @@ class Scope(_Resolver):
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
         return cast("T", await fn(self))
 
-    def get_all(self, service: type[T], key: str | None = None) -> list[T]:
+    def get_all(self, service: type[T] | Callable[..., T], key: str | None = None) -> list[T]:
         """Every registration of ``service``, in registration order."""
         if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
@@ -173,7 +173,9 @@ class Scope(_Resolver):
             for fns in self._provider._tables.sall.get(_lookup(service, key), ())
         ]
 
-    async def aget_all(self, service: type[T], key: str | None = None) -> list[T]:
+    async def aget_all(
+        self, service: type[T] | Callable[..., T], key: str | None = None
+    ) -> list[T]:
         """Every registration of ``service``, awaiting async factories."""
         if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
@@ -364,7 +366,7 @@ class ServiceProvider(_Resolver):
         return self._is_compiled
 
     # -- resolving --------------------------------------------------------------------------
-    def get(self, service: type[T], key: str | None = None) -> T:
+    def get(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """A singleton (or a transient that needs no scope) from the root."""
         lookup = service if key is None else (service, key)
         v = self._done.get(lookup, NOT_GIVEN)
@@ -379,7 +381,7 @@ class ServiceProvider(_Resolver):
             self._done[lookup] = v
         return cast("T", v)
 
-    async def aget(self, service: type[T], key: str | None = None) -> T:
+    async def aget(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """Like :meth:`get`, and also for services whose graph has async factories."""
         lookup = _lookup(service, key)
         fn = self._tables.raget.get(lookup)
@@ -388,7 +390,7 @@ class ServiceProvider(_Resolver):
         self._check_open()
         return cast("T", await fn(self))
 
-    def get_all(self, service: type[T], key: str | None = None) -> list[T]:
+    def get_all(self, service: type[T] | Callable[..., T], key: str | None = None) -> list[T]:
         """Every registration of ``service`` from the root, in registration order."""
         self._check_open()
         return [fns.root_get(self) for fns in self._tables.rall.get(_lookup(service, key), ())]
@@ -425,10 +427,10 @@ class ServiceProvider(_Resolver):
     # -- overrides --------------------------------------------------------------------------
     def override(
         self,
-        service: type[T],
+        service: type[T] | Callable[..., T],
         implementation: type[T] | Callable[..., Any] | None = None,
         *,
-        instance: T = NOT_GIVEN,
+        instance: Any = NOT_GIVEN,
         factory: Callable[..., Any] | None = None,
         key: str | None = None,
     ) -> Override:

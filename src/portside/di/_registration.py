@@ -147,6 +147,16 @@ def make_registration(
                 "is shared by everyone, so only add_singleton(..., instance=...) accepts one; "
                 "use factory= to make a new value per scope or per request"
             )
+        if isinstance(service, type) and not _is_protocol(service):
+            try:
+                matches = isinstance(instance, service)
+            except TypeError:  # service types that refuse isinstance checks
+                matches = True
+            if not matches:
+                raise RegistrationError(
+                    f"cannot register {describe(service)} with this instance: it is a "
+                    f"{describe(type(instance))}, not a {describe(service)}"
+                )
         return Registration(service, key, lifetime, Kind.INSTANCE, instance, module)
     if factory is not None:
         if not callable(factory) or isinstance(factory, type):
