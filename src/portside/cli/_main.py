@@ -1,0 +1,64 @@
+"""The ``portside`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from portside.config import ConfigError, Problem, load_config, render
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portside", description="portside service chassis")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--config",
+            metavar="FILE",
+            help="TOML configuration file (default: $PORTSIDE_CONFIG or ./portside.toml)",
+        )
+        return p
+
+    config = commands.add_parser("config", help="show or check the configuration")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    with_config(actions.add_parser("show", help="print the effective configuration"))
+    with_config(actions.add_parser("check", help="validate it, services included"))
+    with_config(commands.add_parser("run", help="run the services of the configuration"))
+    return parser
+
+
+def _check(path: str | None) -> None:
+    from portside.host import Host
+
+    config = load_config(path)
+    host = Host.from_config(config)
+    problems: list[Problem] = []
+    for service in host.services:
+        try:
+            config.for_service(service.name, settings=service.settings, requires=service.requires)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems, source=str(config.file))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "config" and args.action == "show":
+            sys.stdout.write(render(load_config(args.config)))
+            return 0
+        if args.command == "config" and args.action == "check":
+            _check(args.config)
+            sys.stdout.write("configuration is valid\n")
+            return 0
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    from portside.host import run_from_config
+
+    return run_from_config(args.config)

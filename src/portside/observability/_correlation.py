@@ -1,0 +1,96 @@
+"""Correlation ids and service names carried in context variables.
+
+Both values live in :class:`contextvars.ContextVar` objects, so they follow the code that
+runs on behalf of one request: an asyncio task copies the context it was created in, and
+a value bound inside one task is never seen by another.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "bind_correlation_id",
+    "bind_service_name",
+    "get_correlation_id",
+    "get_service_name",
+    "new_correlation_id",
+    "reset_correlation_id",
+    "reset_service_name",
+    "set_correlation_id",
+    "set_service_name",
+]
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+"""The id of the request, message or job the current code is working for."""
+
+service: contextvars.ContextVar[str | None] = contextvars.ContextVar("service", default=None)
+"""The name of the service the current code belongs to, when one process hosts several."""
+
+
+def get_correlation_id() -> str | None:
+    """Return the correlation id in effect, or ``None`` when none is bound."""
+    return correlation_id.get()
+
+
+def set_correlation_id(value: str | None) -> contextvars.Token[str | None]:
+    """Set the correlation id; hand the returned token to :func:`reset_correlation_id`."""
+    return correlation_id.set(value)
+
+
+def reset_correlation_id(token: contextvars.Token[str | None]) -> None:
+    """Restore the correlation id that was in effect before the matching set call."""
+    correlation_id.reset(token)
+
+
+def new_correlation_id() -> str:
+    """Return a fresh random correlation id (32 lowercase hexadecimal characters)."""
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def bind_correlation_id(value: str | None = None) -> Iterator[str]:
+    """Bind a correlation id for the ``with`` block and yield it.
+
+    A new id is generated when *value* is ``None``. The previous id is restored when the
+    block exits, also on an exception.
+    """
+    bound = new_correlation_id() if value is None else value
+    token = correlation_id.set(bound)
+    try:
+        yield bound
+    finally:
+        correlation_id.reset(token)
+
+
+def get_service_name() -> str | None:
+    """Return the service name in effect, or ``None`` when none is bound."""
+    return service.get()
+
+
+def set_service_name(name: str | None) -> contextvars.Token[str | None]:
+    """Set the service name; hand the returned token to :func:`reset_service_name`."""
+    return service.set(name)
+
+
+def reset_service_name(token: contextvars.Token[str | None]) -> None:
+    """Restore the service name that was in effect before the matching set call."""
+    service.reset(token)
+
+
+@contextmanager
+def bind_service_name(name: str) -> Iterator[str]:
+    """Bind a service name for the ``with`` block and yield it.
+
+    The previous name is restored when the block exits, also on an exception.
+    """
+    token = service.set(name)
+    try:
+        yield name
+    finally:
+        service.reset(token)
