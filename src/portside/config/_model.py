@@ -157,13 +157,14 @@ class Config:
             except ValidationError as exc:
                 problems += _unknown_key_hint(_validation_problems(exc, self.raw, base), settings)
         elif own:
-            for key in own:
+            for key, value in own.items():
                 problems.append(
                     Problem(
                         str(self.raw.origin((*base, key))),
                         key_label((*base, key)),
                         f"unknown key: service {name!r} declares no settings"
                         + (f"; concerns are {', '.join(sorted(concerns))}" if concerns else ""),
+                        shown(key, value, secret=(*base, key) in self.raw.secrets),
                     )
                 )
         choices = dict(self.choices)

@@ -92,6 +92,7 @@ class Host:
         self._idle = asyncio.Event()
         self._idle.set()
         self._stop_requested: asyncio.Event | None = None
+        self._stopping = asyncio.Event()
         self._signals = 0
 
     @classmethod
@@ -202,6 +203,7 @@ class Host:
             service.name, {c: ch.provider.name for c, ch in sorted(settings.choices.items())}
         )
         collection = ServiceCollection()
+        collection.add_singleton(Host, instance=self)
         collection.add_singleton(Lifecycle, instance=lifecycle)
         collection.add_singleton(ServiceInfo, instance=info)
         if settings.settings is not None:
@@ -253,7 +255,12 @@ class Host:
         """Turn readiness false and refuse new work; in-flight work continues."""
         if self._state in ("running", "starting"):
             self._state = "stopping"
+            self._stopping.set()
             log.info("shutting down: readiness is now false, no new work is accepted")
+
+    async def shutdown_started(self) -> None:
+        """Wait until a shutdown begins (consumers stop taking new work then)."""
+        await self._stopping.wait()
 
     async def stop(self) -> bool:
         """Drain in-flight work, run stop hooks in reverse, close containers.
