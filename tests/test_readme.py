@@ -31,4 +31,5 @@ def test_the_readme_tour_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "chain: SignUp -> Greeter -> UserPort" in out
     assert "['Email: /signup', 'Sms: /signup']" in out
     assert "flowchart TD" in out
+    assert "consumer started\nconsumer stopped" in out
     assert "provider" in namespace
