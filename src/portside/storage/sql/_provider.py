@@ -1,0 +1,64 @@
+"""The DI module of the ``sql`` provider: the engine (one per service, disposed on
+close), a unit of work per scope, and a health check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from portside.di import Module
+from portside.host import HealthCheck
+from portside.storage._uow import UnitOfWork
+
+from . import SqlSettings
+from ._engine import make_engine
+from ._tables import metadata
+from ._uow import SqlUnitOfWork, translate
+
+__all__ = ["SqlHealth", "create_tables", "engine", "sql_module"]
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create portside's own tables if they do not exist."""
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+
+
+async def engine(settings: SqlSettings) -> AsyncIterator[AsyncEngine]:
+    """The service's engine; disposed when the container closes."""
+    made = make_engine(settings)
+    try:
+        if settings.create_tables:
+            try:
+                await create_tables(made)
+            except Exception as exc:
+                raise translate(exc) from exc
+        yield made
+    finally:
+        await made.dispose()
+
+
+class SqlHealth:
+    """A cheap round trip: ``SELECT 1``."""
+
+    name = "storage.sql"
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def check(self) -> None:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise translate(exc) from exc
+
+
+def sql_module(settings: SqlSettings) -> Module:
+    module = Module("storage.sql")
+    module.add_singleton(AsyncEngine, factory=engine)
+    module.add_scoped(UnitOfWork, SqlUnitOfWork)
+    module.add_singleton(HealthCheck, SqlHealth)
+    return module

@@ -1,0 +1,255 @@
+"""The SQL unit of work: one connection and one transaction per unit of work, begun when
+the ``async with`` block is entered; document storage on portside's tables; errors mapped
+to portside's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.sql import Executable
+
+from portside.config import mask_url
+from portside.storage._aggregate import Aggregate
+from portside.storage._errors import (
+    ConcurrencyError,
+    Conflict,
+    StorageError,
+    StorageUnavailable,
+)
+from portside.storage._repository import Repository
+from portside.storage._uow import UnitOfWork
+
+from ._tables import documents, indexed, unique
+
+__all__ = ["SqlRepository", "SqlUnitOfWork", "translate"]
+
+A = TypeVar("A", bound=Aggregate)
+
+_LOST = (
+    "connection",
+    "closed",
+    "refused",
+    "timeout",
+    "timed out",
+    "terminat",
+    "shutdown",
+    "server has gone away",
+    "lost connection",
+    "can't connect",
+    "could not connect",
+)
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The portside error for a driver or SQLAlchemy error (or ``exc`` itself)."""
+    if isinstance(exc, StorageError):
+        return exc
+    text = mask_url(str(exc))
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"a unique value is already taken ({_first_line(text)})")
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return StorageUnavailable(f"the database connection was lost: {_first_line(text)}")
+    lowered = text.lower()
+    if isinstance(exc, OperationalError) and "locked" in lowered:
+        return ConcurrencyError(f"another unit of work holds the data: {_first_line(text)}")
+    if isinstance(exc, (OperationalError, OSError, TimeoutError)) or (
+        isinstance(exc, DBAPIError) and any(word in lowered for word in _LOST)
+    ):
+        return StorageUnavailable(f"the database is unavailable: {_first_line(text)}")
+    return exc
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A unit of work over an :class:`AsyncEngine`; it is also a document store."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The connection of the open transaction (for SQLAlchemy repositories)."""
+        self.require_active()
+        if self._connection is None:  # pragma: no cover - set by _begin
+            raise StorageError("the unit of work has no connection")
+        return self._connection
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        """Execute in this unit of work's transaction, mapping errors to portside's."""
+        try:
+            return await self.connection.execute(statement, parameters)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def _begin(self) -> None:
+        try:
+            self._connection = await self._engine.connect()
+            self._transaction = await self._connection.begin()
+        except Exception as exc:
+            await self._end()
+            raise translate(exc) from exc
+
+    async def _commit(self) -> None:
+        if self._transaction is None:  # pragma: no cover
+            raise StorageError("no transaction to commit")
+        try:
+            await self._transaction.commit()
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def _rollback(self) -> None:
+        if self._transaction is not None and self._transaction.is_active:
+            try:
+                await self._transaction.rollback()
+            except Exception as exc:  # noqa: BLE001 - the connection is discarded in _end
+                del exc
+
+    async def _end(self) -> None:
+        connection, self._connection, self._transaction = self._connection, None, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception as exc:  # noqa: BLE001 - a dead connection is dropped by the pool
+                del exc
+
+    # -- the document store -----------------------------------------------------------------
+    async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
+        result = await self.execute(
+            select(documents.c.body, documents.c.version).where(
+                documents.c.collection == collection, documents.c.key == key
+            )
+        )
+        row = result.first()
+        return None if row is None else (json.loads(row.body), row.version)
+
+    async def find(self, collection: str, field: str, value: str) -> list[str]:
+        where = and_(
+            unique.c.collection == collection, unique.c.field == field, unique.c.value == value
+        )
+        found = (await self.execute(select(unique.c.key).where(where))).scalars().all()
+        if found:
+            return list(found)
+        where = and_(
+            indexed.c.collection == collection, indexed.c.field == field, indexed.c.value == value
+        )
+        query = select(indexed.c.key).where(where).order_by(indexed.c.key)
+        return list((await self.execute(query)).scalars().all())
+
+    async def _keys(
+        self, collection: str, key: str, uniques: Mapping[str, str], indexes: Mapping[str, str]
+    ) -> None:
+        if uniques:
+            rows = [
+                {"collection": collection, "field": f, "value": v, "key": key}
+                for f, v in uniques.items()
+            ]
+            try:
+                await self.connection.execute(insert(unique), rows)
+            except IntegrityError as exc:
+                taken = ", ".join(f"{f} {v!r}" for f, v in uniques.items())
+                raise Conflict(f"{collection}: {taken} is already taken") from exc
+            except Exception as exc:
+                raise translate(exc) from exc
+        if indexes:
+            rows = [
+                {"collection": collection, "field": f, "value": v, "key": key}
+                for f, v in indexes.items()
+            ]
+            await self.execute(insert(indexed), rows)
+
+    async def _drop_keys(self, collection: str, key: str) -> None:
+        for table in (unique, indexed):
+            await self.execute(
+                delete(table).where(table.c.collection == collection, table.c.key == key)
+            )
+
+    async def insert(
+        self,
+        collection: str,
+        key: str,
+        document: dict[str, Any],
+        *,
+        unique: Mapping[str, str],
+        indexed: Mapping[str, str],
+    ) -> None:
+        row = {"collection": collection, "key": key, "version": 1, "body": json.dumps(document)}
+        try:
+            await self.connection.execute(insert(documents), row)
+        except IntegrityError as exc:
+            raise Conflict(f"{collection} {key!r} already exists") from exc
+        except Exception as exc:
+            raise translate(exc) from exc
+        await self._keys(collection, key, unique, indexed)
+
+    async def update(
+        self,
+        collection: str,
+        key: str,
+        document: dict[str, Any],
+        *,
+        unique: Mapping[str, str],
+        indexed: Mapping[str, str],
+        expected: int,
+    ) -> None:
+        statement = (
+            update(documents)
+            .where(
+                documents.c.collection == collection,
+                documents.c.key == key,
+                documents.c.version == expected,
+            )
+            .values(version=expected + 1, body=json.dumps(document))
+        )
+        result = await self.execute(statement)
+        if result.rowcount != 1:
+            raise ConcurrencyError(
+                f"{collection} {key!r} changed since it was loaded (expected version {expected})"
+            )
+        await self._drop_keys(collection, key)
+        await self._keys(collection, key, unique, indexed)
+
+    async def delete(self, collection: str, key: str, *, expected: int) -> None:
+        statement = delete(documents).where(
+            documents.c.collection == collection,
+            documents.c.key == key,
+            documents.c.version == expected,
+        )
+        result = await self.execute(statement)
+        if result.rowcount != 1:
+            raise ConcurrencyError(
+                f"{collection} {key!r} changed since it was loaded (expected version {expected})"
+            )
+        await self._drop_keys(collection, key)
+
+
+class SqlRepository(Repository[A]):
+    """Base for repositories written with SQLAlchemy against a service's own tables.
+
+    ``self.uow`` is the :class:`SqlUnitOfWork`; run statements with ``await
+    self.execute(...)`` so errors arrive as portside's. ``_update`` must check the version
+    (``WHERE version = :expected``) and raise :class:`ConcurrencyError` when no row matched.
+    """
+
+    uow: SqlUnitOfWork
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        if not isinstance(uow, SqlUnitOfWork):
+            raise StorageError(
+                f"{type(self).__name__} is written with SQLAlchemy and needs the sql storage "
+                f"provider; the unit of work is a {type(uow).__name__}"
+            )
+        super().__init__(uow)
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        return await self.uow.execute(statement, parameters)
