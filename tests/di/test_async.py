@@ -77,6 +77,7 @@ async def test_aget_serves_synchronous_services_too() -> None:
     async with provider.create_scope() as scope:
         assert await scope.aget(Plain) is provider.get(Plain)
         assert await scope.aget_all(Plain) == [provider.get(Plain)]
+    assert await provider.aget_all(Pool) == [await provider.aget(Pool)]
 
 
 async def test_a_singleton_is_created_once_under_concurrent_tasks() -> None:

@@ -395,6 +395,16 @@ class ServiceProvider(_Resolver):
         self._check_open()
         return [fns.root_get(self) for fns in self._tables.rall.get(_lookup(service, key), ())]
 
+    async def aget_all(
+        self, service: type[T] | Callable[..., T], key: str | None = None
+    ) -> list[T]:
+        """Every registration of ``service`` from the root, awaiting async factories."""
+        self._check_open()
+        return [
+            await fns.root_aget(self) if fns.root_aget else fns.root_get(self)
+            for fns in self._tables.rall.get(_lookup(service, key), ())
+        ]
+
     def create_scope(self, context: Mapping[Any, Any] | None = None) -> Scope:
         """A new scope; ``context`` hands in the values declared with ``add_context``."""
         if self._closed:

@@ -187,7 +187,7 @@ class Host:
             return HealthReport("down", reason=f"host is {self._state}")
         checks: list[HealthCheck] = []
         for running in self._running:
-            checks.extend(running.provider.get_all(HealthCheck))
+            checks.extend(await running.provider.aget_all(HealthCheck))
         report = await run_checks(checks, check_seconds=self.config.host.check_timeout)
         if not self.accepting:  # a stop began while the checks ran
             return HealthReport("down", report.checks, reason=f"host is {self._state}")

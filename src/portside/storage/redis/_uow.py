@@ -1,0 +1,205 @@
+"""The Redis unit of work: staged writes, applied in one MULTI/EXEC under WATCH."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from portside.config import mask_url
+from portside.storage._errors import ConcurrencyError, Conflict, StorageUnavailable
+from portside.storage._uow import UnitOfWork
+
+__all__ = ["RedisUnitOfWork", "translate"]
+
+ATTEMPTS = 5  # a WATCH race is retried: the checks then see the other commit
+Keys = dict[str, dict[str, str]]  # {"unique": {field: value}, "indexed": {field: value}}
+
+
+def translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):
+        return StorageUnavailable(f"redis is unavailable: {mask_url(str(exc))}")
+    return exc
+
+
+@dataclass(frozen=True)
+class _Write:
+    kind: str  # insert | update | delete
+    collection: str
+    key: str
+    body: str = ""
+    unique: Mapping[str, str] = field(default_factory=dict)
+    indexed: Mapping[str, str] = field(default_factory=dict)
+    expected: int = 0
+
+
+class RedisUnitOfWork(UnitOfWork):
+    """A unit of work over a Redis client; it is a document store."""
+
+    def __init__(self, client: Redis, prefix: str = "portside") -> None:
+        super().__init__()
+        self._client = client
+        self._prefix = prefix
+        self._writes: list[_Write] = []
+
+    def _doc(self, collection: str, key: str) -> str:
+        return f"{self._prefix}:doc:{collection}:{key}"
+
+    def _uniq(self, collection: str, name: str, value: str) -> str:
+        return f"{self._prefix}:uniq:{collection}:{name}:{value}"
+
+    def _idx(self, collection: str, name: str, value: str) -> str:
+        return f"{self._prefix}:idx:{collection}:{name}:{value}"
+
+    async def _begin(self) -> None:
+        self._writes = []
+        try:
+            await self._client.ping()
+        except RedisError as exc:
+            raise translate(exc) from exc
+
+    async def _rollback(self) -> None:
+        self._writes = []
+
+    async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
+        self.require_active()
+        try:
+            row = await self._client.hmget(self._doc(collection, key), ["body", "version"])
+        except RedisError as exc:
+            raise translate(exc) from exc
+        if row[0] is None:
+            return None
+        return json.loads(row[0]), int(str(row[1]))
+
+    async def find(self, collection: str, field: str, value: str) -> list[str]:
+        self.require_active()
+        try:
+            owner = await self._client.get(self._uniq(collection, field, value))
+            if owner is not None:
+                return [_text(owner)]
+            members = await self._client.smembers(self._idx(collection, field, value))
+        except RedisError as exc:
+            raise translate(exc) from exc
+        return sorted(_text(m) for m in members)
+
+    async def insert(
+        self,
+        collection: str,
+        key: str,
+        document: dict[str, Any],
+        *,
+        unique: Mapping[str, str],
+        indexed: Mapping[str, str],
+    ) -> None:
+        self.require_active()
+        self._writes.append(
+            _Write("insert", collection, key, json.dumps(document), dict(unique), dict(indexed))
+        )
+
+    async def update(
+        self,
+        collection: str,
+        key: str,
+        document: dict[str, Any],
+        *,
+        unique: Mapping[str, str],
+        indexed: Mapping[str, str],
+        expected: int,
+    ) -> None:
+        self.require_active()
+        body = json.dumps(document)
+        self._writes.append(
+            _Write("update", collection, key, body, dict(unique), dict(indexed), expected)
+        )
+
+    async def delete(self, collection: str, key: str, *, expected: int) -> None:
+        self.require_active()
+        self._writes.append(_Write("delete", collection, key, expected=expected))
+
+    async def _commit(self) -> None:
+        if not self._writes:
+            return
+        try:
+            for _ in range(ATTEMPTS):
+                try:
+                    await self._apply()
+                except WatchError:
+                    continue
+                self._writes = []
+                return
+        except RedisError as exc:
+            raise translate(exc) from exc
+        raise ConcurrencyError("the data kept changing under this unit of work; try again")
+
+    async def _apply(self) -> None:
+        """Check every write under WATCH, then apply them all in one MULTI/EXEC."""
+        writes = self._writes
+        watched = {self._doc(w.collection, w.key) for w in writes}
+        watched |= {self._uniq(w.collection, n, v) for w in writes for n, v in w.unique.items()}
+        async with self._client.pipeline(transaction=True) as pipe:
+            await pipe.watch(*sorted(watched))
+            plan = await self._check(pipe)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            for write, version, old_keys in plan:
+                self._queue(pipe, write, version, old_keys)
+            await pipe.execute()
+
+    async def _check(self, pipe: Any) -> list[tuple[_Write, int, Keys]]:
+        """Versions and unique values, read under WATCH; each write with its new version
+        and the keys its document held before."""
+        state: dict[str, tuple[int, Keys] | None] = {}  # doc key -> as this commit goes
+        plan: list[tuple[_Write, int, Keys]] = []
+        claimed: dict[str, str] = {}
+        for write in self._writes:
+            doc = self._doc(write.collection, write.key)
+            if doc not in state:
+                body, version, held = await pipe.hmget(doc, ["body", "version", "keys"])
+                state[doc] = None if body is None else (int(str(version)), json.loads(held or "{}"))
+            found = state[doc]
+            if write.kind == "insert" and found is not None:
+                raise Conflict(f"{write.collection} {write.key!r} already exists")
+            if write.kind != "insert" and (found is None or found[0] != write.expected):
+                raise ConcurrencyError(
+                    f"{write.collection} {write.key!r} changed since it was loaded "
+                    f"(expected version {write.expected})"
+                )
+            for name, value in write.unique.items():
+                unique_key = self._uniq(write.collection, name, value)
+                owner = claimed.get(unique_key)
+                if owner is None:
+                    stored = await pipe.get(unique_key)
+                    owner = None if stored is None else _text(stored)
+                if owner is not None and owner != write.key:
+                    raise Conflict(f"{write.collection} {name} {value!r} is already taken")
+                claimed[unique_key] = write.key
+            new_version = (0 if found is None else found[0]) + 1
+            plan.append((write, new_version, {} if found is None else found[1]))
+            new_keys: Keys = {"unique": dict(write.unique), "indexed": dict(write.indexed)}
+            state[doc] = None if write.kind == "delete" else (new_version, new_keys)
+        return plan
+
+    def _queue(self, pipe: Any, write: _Write, version: int, old_keys: Keys) -> None:
+        doc = self._doc(write.collection, write.key)
+        for name, value in old_keys.get("unique", {}).items():
+            pipe.delete(self._uniq(write.collection, name, value))
+        for name, value in old_keys.get("indexed", {}).items():
+            pipe.srem(self._idx(write.collection, name, value), write.key)
+        if write.kind == "delete":
+            pipe.delete(doc)
+            return
+        keys = json.dumps({"unique": dict(write.unique), "indexed": dict(write.indexed)})
+        pipe.hset(doc, mapping={"body": write.body, "version": version, "keys": keys})
+        for name, value in write.unique.items():
+            pipe.set(self._uniq(write.collection, name, value), write.key)
+        for name, value in write.indexed.items():
+            pipe.sadd(self._idx(write.collection, name, value), write.key)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
