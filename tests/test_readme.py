@@ -32,4 +32,6 @@ def test_the_readme_tour_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "['Email: /signup', 'Sms: /signup']" in out
     assert "flowchart TD" in out
     assert "consumer started\nconsumer stopped" in out
+    assert "[('UserRenamed', 'u1', 'Ada Lovelace')]" in out
+    assert "User 'nobody' does not exist" in out
     assert "provider" in namespace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
@@ -53,6 +54,12 @@ class Repository(Generic[A]):
         self.uow.track_removed(self, aggregate)
 
     def _kind(self) -> str:
+        """The aggregate's name, from ``class Users(DocumentRepository[User])``."""
+        for klass in type(self).__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                args = typing.get_args(base)
+                if args and isinstance(args[0], type):
+                    return args[0].__name__
         return type(self).__name__.removesuffix("Repository") or "aggregate"
 
     def _track(self, aggregate: A) -> A:
