@@ -1,6 +1,7 @@
 """The sql provider passes the storage contract on SQLite, PostgreSQL and MariaDB, with a
 document repository and with a repository written in SQLAlchemy for the same port."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,8 +32,10 @@ from portside.testing.storage import DocumentNotes, Note, StorageContract
 
 from ..conftest import require_server
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-MARIA_ADMIN = "mysql+aiomysql://root@127.0.0.1:3306/test"
+SERVERS = {
+    "postgres": ("PostgreSQL", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    "mariadb": ("MariaDB", 3306, "mysql+aiomysql://root@127.0.0.1:3306/test"),
+}
 
 app_tables = MetaData()
 notes_table = Table(
@@ -125,24 +128,38 @@ class TestSqlite(StorageContract):
         return notes
 
 
-@pytest.mark.postgres
-class TestPostgres(StorageContract):
+@contextlib.asynccontextmanager
+async def isolated_engine(server: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose tables live in a fresh schema (PostgreSQL) or database (MariaDB),
+    dropped afterwards."""
+    name, port, admin_url = SERVERS[server]
+    require_server(name, "127.0.0.1", port)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    quoted = f'"{schema}"' if server == "postgres" else f"`{schema}`"
+    kind = "SCHEMA" if server == "postgres" else "DATABASE"
+    admin = create_async_engine(admin_url)
+    async with admin.begin() as connection:
+        await connection.execute(text(f"CREATE {kind} {quoted}"))
+    engine = make_engine(SqlSettings(url=admin_url, schema_name=schema))
+    try:
+        await prepare(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as connection:
+            await connection.execute(
+                text(f"DROP {kind} {quoted}" + (" CASCADE" if server == "postgres" else ""))
+            )
+        await admin.dispose()
+
+
+class _ServerContract(StorageContract):
+    server: str
+
     @pytest.fixture
     async def engine(self) -> AsyncIterator[AsyncEngine]:
-        require_server("PostgreSQL", "127.0.0.1", 5432)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_async_engine(PG_ADMIN)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(SqlSettings(url=PG_ADMIN, schema_name=schema))
-        try:
-            await prepare(engine)
+        async with isolated_engine(self.server) as engine:
             yield engine
-        finally:
-            await engine.dispose()
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
 
     @pytest.fixture
     def new_uow(self, engine: AsyncEngine) -> Callable[[], UnitOfWork]:
@@ -151,31 +168,13 @@ class TestPostgres(StorageContract):
     @pytest.fixture
     def notes(self, notes: Any) -> Any:
         return notes
+
+
+@pytest.mark.postgres
+class TestPostgres(_ServerContract):
+    server = "postgres"
 
 
 @pytest.mark.mariadb
-class TestMariaDB(StorageContract):
-    @pytest.fixture
-    async def engine(self) -> AsyncIterator[AsyncEngine]:
-        require_server("MariaDB", "127.0.0.1", 3306)
-        database = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_async_engine(MARIA_ADMIN)
-        async with admin.begin() as connection:
-            await connection.execute(text(f"CREATE DATABASE `{database}`"))
-        engine = make_engine(SqlSettings(url=MARIA_ADMIN, schema_name=database))
-        try:
-            await prepare(engine)
-            yield engine
-        finally:
-            await engine.dispose()
-            async with admin.begin() as connection:
-                await connection.execute(text(f"DROP DATABASE `{database}`"))
-            await admin.dispose()
-
-    @pytest.fixture
-    def new_uow(self, engine: AsyncEngine) -> Callable[[], UnitOfWork]:
-        return lambda: SqlUnitOfWork(engine)
-
-    @pytest.fixture
-    def notes(self, notes: Any) -> Any:
-        return notes
+class TestMariaDB(_ServerContract):
+    server = "mariadb"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from portside.storage._errors import ConcurrencyError, Conflict
-from portside.storage._uow import UnitOfWork
+from portside.storage._staged import StagedUnitOfWork, Write
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -28,30 +27,12 @@ class MemoryStore:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@dataclass(frozen=True)
-class _Write:
-    kind: str  # insert | update | delete
-    collection: str
-    key: str
-    document: str | None = None
-    unique: Mapping[str, str] = field(default_factory=dict)
-    indexed: Mapping[str, str] = field(default_factory=dict)
-    expected: int = 0
-
-
-class MemoryUnitOfWork(UnitOfWork):
+class MemoryUnitOfWork(StagedUnitOfWork):
     """A unit of work over a :class:`MemoryStore`; it is a document store."""
 
     def __init__(self, store: MemoryStore) -> None:
         super().__init__()
         self._store = store
-        self._writes: list[_Write] = []
-
-    async def _begin(self) -> None:
-        self._writes = []
-
-    async def _rollback(self) -> None:
-        self._writes = []
 
     async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
         with self._store.lock:
@@ -67,49 +48,15 @@ class MemoryUnitOfWork(UnitOfWork):
                 return [owner]
             return sorted(self._store.indexed.get((collection, field, value), ()))
 
-    async def insert(
-        self,
-        collection: str,
-        key: str,
-        document: dict[str, Any],
-        *,
-        unique: Mapping[str, str],
-        indexed: Mapping[str, str],
-    ) -> None:
-        self.require_active()
-        text = json.dumps(document)
-        self._writes.append(_Write("insert", collection, key, text, dict(unique), dict(indexed)))
-
-    async def update(
-        self,
-        collection: str,
-        key: str,
-        document: dict[str, Any],
-        *,
-        unique: Mapping[str, str],
-        indexed: Mapping[str, str],
-        expected: int,
-    ) -> None:
-        self.require_active()
-        text = json.dumps(document)
-        self._writes.append(
-            _Write("update", collection, key, text, dict(unique), dict(indexed), expected)
-        )
-
-    async def delete(self, collection: str, key: str, *, expected: int) -> None:
-        self.require_active()
-        self._writes.append(_Write("delete", collection, key, expected=expected))
-
-    async def _commit(self) -> None:
+    async def _apply(self, writes: list[Write]) -> None:
         store = self._store
         with store.lock:
             documents = {c: dict(d) for c, d in store.documents.items()}
             unique = dict(store.unique)
             indexed = {k: set(v) for k, v in store.indexed.items()}
-            for write in self._writes:
+            for write in writes:
                 _apply(write, documents, unique, indexed)
             store.documents, store.unique, store.indexed = documents, unique, indexed
-        self._writes = []
 
 
 def _unindex(
@@ -129,7 +76,7 @@ def _unindex(
 
 
 def _apply(
-    write: _Write,
+    write: Write,
     documents: dict[str, dict[str, Doc]],
     unique: dict[tuple[str, str, str], str],
     indexed: dict[tuple[str, str, str], set[str]],
@@ -157,4 +104,4 @@ def _apply(
         unique[(write.collection, name, value)] = write.key
     for name, value in write.indexed.items():
         indexed.setdefault((write.collection, name, value), set()).add(write.key)
-    collection[write.key] = (write.document or "{}", (current[1] if current else 0) + 1)
+    collection[write.key] = (write.body, (current[1] if current else 0) + 1)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -14,7 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from portside.config import mask_url
 from portside.storage._errors import ConcurrencyError, Conflict, StorageUnavailable
-from portside.storage._uow import UnitOfWork
+from portside.storage._staged import StagedUnitOfWork, Write
 
 __all__ = ["RedisUnitOfWork", "translate"]
 
@@ -28,25 +26,13 @@ def translate(exc: BaseException) -> BaseException:
     return exc
 
 
-@dataclass(frozen=True)
-class _Write:
-    kind: str  # insert | update | delete
-    collection: str
-    key: str
-    body: str = ""
-    unique: Mapping[str, str] = field(default_factory=dict)
-    indexed: Mapping[str, str] = field(default_factory=dict)
-    expected: int = 0
-
-
-class RedisUnitOfWork(UnitOfWork):
+class RedisUnitOfWork(StagedUnitOfWork):
     """A unit of work over a Redis client; it is a document store."""
 
     def __init__(self, client: Redis, prefix: str = "portside") -> None:
         super().__init__()
         self._client = client
         self._prefix = prefix
-        self._writes: list[_Write] = []
 
     def _doc(self, collection: str, key: str) -> str:
         return f"{self._prefix}:doc:{collection}:{key}"
@@ -58,14 +44,11 @@ class RedisUnitOfWork(UnitOfWork):
         return f"{self._prefix}:idx:{collection}:{name}:{value}"
 
     async def _begin(self) -> None:
-        self._writes = []
+        await super()._begin()
         try:
             await self._client.ping()
         except RedisError as exc:
             raise translate(exc) from exc
-
-    async def _rollback(self) -> None:
-        self._writes = []
 
     async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
         self.require_active()
@@ -88,75 +71,37 @@ class RedisUnitOfWork(UnitOfWork):
             raise translate(exc) from exc
         return sorted(_text(m) for m in members)
 
-    async def insert(
-        self,
-        collection: str,
-        key: str,
-        document: dict[str, Any],
-        *,
-        unique: Mapping[str, str],
-        indexed: Mapping[str, str],
-    ) -> None:
-        self.require_active()
-        self._writes.append(
-            _Write("insert", collection, key, json.dumps(document), dict(unique), dict(indexed))
-        )
-
-    async def update(
-        self,
-        collection: str,
-        key: str,
-        document: dict[str, Any],
-        *,
-        unique: Mapping[str, str],
-        indexed: Mapping[str, str],
-        expected: int,
-    ) -> None:
-        self.require_active()
-        body = json.dumps(document)
-        self._writes.append(
-            _Write("update", collection, key, body, dict(unique), dict(indexed), expected)
-        )
-
-    async def delete(self, collection: str, key: str, *, expected: int) -> None:
-        self.require_active()
-        self._writes.append(_Write("delete", collection, key, expected=expected))
-
-    async def _commit(self) -> None:
-        if not self._writes:
-            return
+    async def _apply(self, writes: list[Write]) -> None:
         try:
             for _ in range(ATTEMPTS):
                 try:
-                    await self._apply()
+                    await self._transaction(writes)
                 except WatchError:
                     continue
-                self._writes = []
                 return
         except RedisError as exc:
             raise translate(exc) from exc
         raise ConcurrencyError("the data kept changing under this unit of work; try again")
 
-    async def _apply(self) -> None:
+    async def _transaction(self, writes: list[Write]) -> None:
         """Check every write under WATCH, then apply them all in one MULTI/EXEC."""
-        writes = self._writes
         watched = {self._doc(w.collection, w.key) for w in writes}
         watched |= {self._uniq(w.collection, n, v) for w in writes for n, v in w.unique.items()}
         async with self._client.pipeline(transaction=True) as pipe:
             await pipe.watch(*sorted(watched))
-            plan = await self._check(pipe)
+            plan = await self._check(pipe, writes)
             pipe.multi()  # type: ignore[no-untyped-call]
             for write, version, old_keys in plan:
                 self._queue(pipe, write, version, old_keys)
             await pipe.execute()
 
-    async def _check(self, pipe: Any) -> list[tuple[_Write, int, Keys]]:
+    async def _check(self, pipe: Any, writes: list[Write]) -> list[tuple[Write, int, Keys]]:
         """Versions and unique values, read under WATCH; each write with its new version
         and the keys its document held before."""
         state: dict[str, tuple[int, Keys] | None] = {}  # doc key -> as this commit goes
-        plan: list[tuple[_Write, int, Keys]] = []
+        plan: list[tuple[Write, int, Keys]] = []
         claimed: dict[str, str] = {}
-        for write in self._writes:
+        for write in writes:
             doc = self._doc(write.collection, write.key)
             if doc not in state:
                 body, version, held = await pipe.hmget(doc, ["body", "version", "keys"])
@@ -184,7 +129,7 @@ class RedisUnitOfWork(UnitOfWork):
             state[doc] = None if write.kind == "delete" else (new_version, new_keys)
         return plan
 
-    def _queue(self, pipe: Any, write: _Write, version: int, old_keys: Keys) -> None:
+    def _queue(self, pipe: Any, write: Write, version: int, old_keys: Keys) -> None:
         doc = self._doc(write.collection, write.key)
         for name, value in old_keys.get("unique", {}).items():
             pipe.delete(self._uniq(write.collection, name, value))
