@@ -92,8 +92,9 @@ async def test_an_outage_is_unavailable_and_the_next_unit_of_work_after_it_succe
 async def test_an_unreachable_server_is_unavailable() -> None:
     client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=2)
     try:
+        uow = RedisUnitOfWork(client)
         with pytest.raises(StorageUnavailable, match="redis is unavailable"):
-            async with RedisUnitOfWork(client):
-                pass
+            async with uow:
+                await DocumentNotes(uow).get("n1")
     finally:
         await client.aclose()

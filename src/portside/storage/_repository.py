@@ -15,6 +15,7 @@ from ._uow import UnitOfWork
 __all__ = ["DocumentRepository", "DocumentStore", "Repository"]
 
 A = TypeVar("A", bound=Aggregate)
+_DOCUMENT_STORES: dict[type, bool] = {}
 
 
 class Repository(Generic[A]):
@@ -142,12 +143,16 @@ class DocumentRepository(Repository[A]):
     @property
     def store(self) -> DocumentStore:
         self.uow.require_active()
-        if not isinstance(self.uow, DocumentStore):
+        kind = type(self.uow)
+        known = _DOCUMENT_STORES.get(kind)
+        if known is None:  # isinstance against a Protocol is slow: decide once per type
+            known = _DOCUMENT_STORES[kind] = isinstance(self.uow, DocumentStore)
+        if not known:
             raise StorageError(
                 f"{type(self).__name__} needs a unit of work that stores documents; "
                 f"{type(self.uow).__name__} does not"
             )
-        return self.uow
+        return self.uow  # type: ignore[return-value]
 
     def _keys(self, document: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
         return {f: _text(document[f]) for f in fields if document.get(f) is not None}

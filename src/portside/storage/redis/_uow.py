@@ -43,13 +43,6 @@ class RedisUnitOfWork(StagedUnitOfWork):
     def _idx(self, collection: str, name: str, value: str) -> str:
         return f"{self._prefix}:idx:{collection}:{name}:{value}"
 
-    async def _begin(self) -> None:
-        await super()._begin()
-        try:
-            await self._client.ping()
-        except RedisError as exc:
-            raise translate(exc) from exc
-
     async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
         self.require_active()
         try:

@@ -53,6 +53,9 @@ class SqlSettings(BaseModel):
     connect_timeout: float = Field(default=5.0, gt=0)
     """Seconds to wait for the server when connecting."""
     echo: bool = False
+    pre_ping: bool = True
+    """Test each pooled connection before use, so a database restart costs no failed
+    request (one extra round trip per unit of work)."""
     create_tables: bool = False
     """Create portside's own tables (documents, outbox) at start; migrations do it otherwise."""
 

@@ -26,7 +26,7 @@ def make_engine(settings: SqlSettings) -> AsyncEngine:
     url = make_url(settings.url)
     if settings.password is not None and url.password is None:
         url = url.set(password=settings.password.get_secret_value())
-    options: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": True}
+    options: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": settings.pre_ping}
     connect_args: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         connect_args["timeout"] = settings.connect_timeout

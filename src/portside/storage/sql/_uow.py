@@ -109,11 +109,9 @@ class SqlUnitOfWork(UnitOfWork):
             raise translate(exc) from exc
 
     async def _rollback(self) -> None:
-        if self._transaction is not None and self._transaction.is_active:
-            try:
-                await self._transaction.rollback()
-            except Exception as exc:  # noqa: BLE001 - the connection is discarded in _end
-                del exc
+        # Closing the connection rolls the transaction back and returns it to the pool in
+        # one step; rolling back first would make the pool roll back a second time.
+        await self._end()
 
     async def _end(self) -> None:
         connection, self._connection, self._transaction = self._connection, None, None
