@@ -28,6 +28,19 @@ def _parser() -> argparse.ArgumentParser:
     with_config(actions.add_parser("show", help="print the effective configuration"))
     with_config(actions.add_parser("check", help="validate it, services included"))
     with_config(commands.add_parser("run", help="run the services of the configuration"))
+
+    db = commands.add_parser("db", help="database migrations of the services (Alembic)")
+    steps = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("upgrade", "upgrade to a revision"), ("downgrade", "downgrade to one")):
+        step = with_config(steps.add_parser(action, help=text))
+        step.add_argument("revision", nargs="?", default="head" if action == "upgrade" else None)
+        step.add_argument("--service", help="only this service (default: every service)")
+    current = with_config(steps.add_parser("current", help="show the current revision"))
+    current.add_argument("--service", help="only this service (default: every service)")
+    revision = with_config(steps.add_parser("revision", help="create a new revision file"))
+    revision.add_argument("-m", "--message", required=True)
+    revision.add_argument("--service", required=True)
+    revision.add_argument("--autogenerate", action="store_true", help="compare with the tables")
     return parser
 
 
@@ -59,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
+    if args.command == "db":
+        from ._db import run_db
+
+        return run_db(args)
     from portside.host import run_from_config
 
     return run_from_config(args.config)

@@ -18,7 +18,7 @@ from ._host import (
     run_from_config,
 )
 from ._lifecycle import Hook, HookError, Lifecycle, StartError
-from ._service import Service, ServiceInfo
+from ._service import Service, ServiceInfo, Startup
 
 __all__ = [
     "EXIT_CONFIG",
@@ -36,6 +36,7 @@ __all__ = [
     "ServiceInfo",
     "ShuttingDown",
     "StartError",
+    "Startup",
     "load_service",
     "run_checks",
     "run_from_config",

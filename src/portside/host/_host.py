@@ -29,7 +29,7 @@ from portside.observability import bind_service_name, configure_logging
 
 from ._health import HealthCheck, HealthReport, run_checks
 from ._lifecycle import Lifecycle, StartError
-from ._service import Service, ServiceInfo
+from ._service import Service, ServiceInfo, Startup
 
 __all__ = [
     "EXIT_CONFIG",
@@ -200,7 +200,9 @@ class Host:
         )
         lifecycle = Lifecycle(service.name)
         info = ServiceInfo(
-            service.name, {c: ch.provider.name for c, ch in sorted(settings.choices.items())}
+            service.name,
+            {c: ch.provider.name for c, ch in sorted(settings.choices.items())},
+            migrations=service.migrations,
         )
         collection = ServiceCollection()
         collection.add_singleton(Host, instance=self)
@@ -232,6 +234,7 @@ class Host:
                     provider, lifecycle, info = self._container(service)
                     running = _Running(service, provider, lifecycle, info)
                     self._running.append(running)
+                    await provider.aget_all(Startup)
                     for component in service.start:
                         await provider.aget(component)
                     await lifecycle.start(

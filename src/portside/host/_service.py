@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from portside.di import Module
 
-__all__ = ["Service", "ServiceInfo"]
+__all__ = ["Service", "ServiceInfo", "Startup"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -24,6 +24,8 @@ class Service:
     services resolved at start-up, so that they register their lifecycle hooks (a server,
     a consumer, a relay). The service's settings are validated from
     ``[services.<name>]`` and registered in its container as an instance of ``settings``.
+    ``migrations`` names the package of its Alembic revisions and ``tables`` the
+    SQLAlchemy ``MetaData`` they describe (for ``portside db revision --autogenerate``).
     """
 
     def __init__(
@@ -34,6 +36,8 @@ class Service:
         settings: type[BaseModel] | None = None,
         requires: Iterable[str] = (),
         start: Iterable[Any] = (),
+        migrations: str | None = None,
+        tables: Any = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
@@ -45,6 +49,8 @@ class Service:
         self.settings = settings
         self.requires: tuple[str, ...] = tuple(requires)
         self.start: tuple[Any, ...] = tuple(start)
+        self.migrations = migrations
+        self.tables = tables
 
     def add_module(self, module: Module) -> Self:
         self.modules.append(module)
@@ -65,3 +71,10 @@ class ServiceInfo:
     name: str
     providers: dict[str, str] = field(default_factory=dict)
     addresses: list[str] = field(default_factory=list)
+    migrations: str | None = None
+
+
+class Startup:
+    """Register a component as ``Startup`` (``module.add_singleton(Startup, Migrator)``) and
+    the host builds it when the service starts, so it can register lifecycle hooks; adapters
+    use this where the service's own ``start`` list cannot name them."""

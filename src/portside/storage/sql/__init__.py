@@ -58,6 +58,8 @@ class SqlSettings(BaseModel):
     request (one extra round trip per unit of work)."""
     create_tables: bool = False
     """Create portside's own tables (documents, outbox) at start; migrations do it otherwise."""
+    migrate_on_start: bool = False
+    """Upgrade the service's database to the latest revision when it starts."""
 
     @field_validator("url")
     @classmethod

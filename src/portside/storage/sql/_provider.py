@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portside.di import Module
-from portside.host import HealthCheck
+from portside.host import HealthCheck, Lifecycle, ServiceInfo, Startup
 from portside.storage._uow import UnitOfWork
 
 from . import SqlSettings
@@ -56,9 +56,28 @@ class SqlHealth:
             raise translate(exc) from exc
 
 
+class Migrator(Startup):
+    """With ``migrate_on_start``: upgrades the service's database when it starts."""
+
+    def __init__(self, engine: AsyncEngine, lifecycle: Lifecycle, info: ServiceInfo) -> None:
+        self.engine = engine
+        self.info = info
+        lifecycle.on_start(self.upgrade, name="storage.sql migrations")
+
+    async def upgrade(self) -> None:
+        from ._migrations import migrate
+
+        if self.info.migrations is None:
+            await create_tables(self.engine)
+            return
+        await migrate(self.engine, self.info.name, self.info.migrations, "upgrade")
+
+
 def sql_module(settings: SqlSettings) -> Module:
     module = Module("storage.sql")
     module.add_singleton(AsyncEngine, factory=engine)
     module.add_scoped(UnitOfWork, SqlUnitOfWork)
     module.add_singleton(HealthCheck, SqlHealth)
+    if settings.migrate_on_start:
+        module.add_singleton(Startup, Migrator)
     return module
