@@ -3,16 +3,22 @@
 import pytest
 
 from portside.storage import UnitOfWork
-from portside.storage.memory import MemoryStore, MemoryUnitOfWork
+from portside.storage.memory import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 from portside.testing.storage import StorageContract
 
 
 class TestMemoryStore(StorageContract):
     @pytest.fixture
-    def new_uow(self):  # type: ignore[no-untyped-def]
-        store = MemoryStore()
+    def store(self) -> MemoryStore:
+        return MemoryStore()
 
-        def new() -> UnitOfWork:
-            return MemoryUnitOfWork(store)
+    @pytest.fixture
+    def new_uow(self, store: MemoryStore):  # type: ignore[no-untyped-def]
+        def new(encoder=None) -> UnitOfWork:  # type: ignore[no-untyped-def]
+            return MemoryUnitOfWork(store, encoder)
 
         return new
+
+    @pytest.fixture
+    def outbox(self, store: MemoryStore) -> MemoryOutbox:
+        return MemoryOutbox(store)

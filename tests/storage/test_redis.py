@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from portside.storage import StorageUnavailable, UnitOfWork
 from portside.storage.redis._provider import RedisHealth
-from portside.storage.redis._uow import RedisUnitOfWork
+from portside.storage.redis._uow import RedisOutbox, RedisUnitOfWork
 from portside.testing.storage import DocumentNotes, Note, StorageContract
 
 from ..conftest import require_server
@@ -32,9 +32,14 @@ async def redis_client() -> AsyncIterator[tuple[Redis, str]]:
 @pytest.mark.redis
 class TestRedis(StorageContract):
     @pytest.fixture
-    def new_uow(self, redis_client: tuple[Redis, str]) -> Callable[[], UnitOfWork]:
+    def new_uow(self, redis_client: tuple[Redis, str]) -> Callable[..., UnitOfWork]:
         client, prefix = redis_client
-        return lambda: RedisUnitOfWork(client, prefix)
+        return lambda encoder=None: RedisUnitOfWork(client, prefix, encoder)
+
+    @pytest.fixture
+    def outbox(self, redis_client: tuple[Redis, str]) -> RedisOutbox:
+        client, prefix = redis_client
+        return RedisOutbox(client, prefix)
 
 
 @pytest.mark.redis

@@ -27,7 +27,7 @@ from portside.storage import ConcurrencyError, UnitOfWork
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._provider import create_tables
-from portside.storage.sql._uow import SqlRepository, SqlUnitOfWork
+from portside.storage.sql._uow import SqlOutbox, SqlRepository, SqlUnitOfWork
 from portside.testing.storage import DocumentNotes, Note, StorageContract
 
 from ..conftest import require_server
@@ -120,8 +120,12 @@ class TestSqlite(StorageContract):
         await engine.dispose()
 
     @pytest.fixture
-    def new_uow(self, engine: AsyncEngine) -> Callable[[], UnitOfWork]:
-        return lambda: SqlUnitOfWork(engine)
+    def new_uow(self, engine: AsyncEngine) -> Callable[..., UnitOfWork]:
+        return lambda encoder=None: SqlUnitOfWork(engine, encoder)
+
+    @pytest.fixture
+    def outbox(self, engine: AsyncEngine) -> SqlOutbox:
+        return SqlOutbox(engine)
 
     @pytest.fixture
     def notes(self, notes: Any) -> Any:
@@ -162,8 +166,12 @@ class _ServerContract(StorageContract):
             yield engine
 
     @pytest.fixture
-    def new_uow(self, engine: AsyncEngine) -> Callable[[], UnitOfWork]:
-        return lambda: SqlUnitOfWork(engine)
+    def new_uow(self, engine: AsyncEngine) -> Callable[..., UnitOfWork]:
+        return lambda encoder=None: SqlUnitOfWork(engine, encoder)
+
+    @pytest.fixture
+    def outbox(self, engine: AsyncEngine) -> SqlOutbox:
+        return SqlOutbox(engine)
 
     @pytest.fixture
     def notes(self, notes: Any) -> Any:

@@ -7,18 +7,34 @@ SQLAlchemy), ``memory``. Every provider's unit of work is also a document store,
 
 from ._aggregate import Aggregate
 from ._errors import ConcurrencyError, Conflict, NotFound, StorageError, StorageUnavailable
+from ._outbox import (
+    AlreadyProcessed,
+    Claimed,
+    EventEncoder,
+    Outbox,
+    OutboxRecord,
+    active_unit_of_work,
+    current_delivery,
+)
 from ._repository import DocumentRepository, DocumentStore, Repository
 from ._uow import UnitOfWork
 
 __all__ = [
     "Aggregate",
+    "AlreadyProcessed",
+    "Claimed",
     "ConcurrencyError",
     "Conflict",
     "DocumentRepository",
     "DocumentStore",
+    "EventEncoder",
     "NotFound",
+    "Outbox",
+    "OutboxRecord",
     "Repository",
     "StorageError",
     "StorageUnavailable",
     "UnitOfWork",
+    "active_unit_of_work",
+    "current_delivery",
 ]

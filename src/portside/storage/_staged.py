@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._outbox import EventEncoder, OutboxRecord
 from ._uow import UnitOfWork
 
 __all__ = ["StagedUnitOfWork", "Write"]
@@ -29,22 +30,34 @@ class StagedUnitOfWork(UnitOfWork):
     """The writing half of a document store: ``insert``, ``update`` and ``delete`` stage a
     :class:`Write`; ``_apply`` applies them all or none when the unit of work commits."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, encoder: EventEncoder | None = None) -> None:
+        super().__init__(encoder)
         self._writes: list[Write] = []
+        self._records: list[OutboxRecord] = []
+        self._inbox: tuple[str, str] | None = None
 
     async def _begin(self) -> None:
-        self._writes = []
+        self._clear()
 
     async def _rollback(self) -> None:
-        self._writes = []
+        self._clear()
+
+    def _clear(self) -> None:
+        self._writes, self._records, self._inbox = [], [], None
 
     async def _commit(self) -> None:
-        if self._writes:
+        if self._writes or self._records or self._inbox:
             await self._apply(self._writes)
-        self._writes = []
+        self._clear()
+
+    async def _write_outbox(self, records: list[OutboxRecord]) -> None:
+        self._records.extend(records)
+
+    async def _write_inbox(self, group: str, message_id: str) -> None:
+        self._inbox = (group, message_id)
 
     async def _apply(self, writes: list[Write]) -> None:
+        """Apply ``writes``, ``self._records`` and ``self._inbox`` all or none."""
         raise NotImplementedError
 
     async def insert(

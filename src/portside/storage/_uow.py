@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ._aggregate import Aggregate
 from ._errors import StorageError
+from ._outbox import EventEncoder, OutboxRecord, active_unit_of_work, current_delivery
 
 if TYPE_CHECKING:
     from ._repository import Repository
@@ -46,16 +47,21 @@ def snapshot(aggregate: Aggregate) -> dict[str, Any]:
 class UnitOfWork:
     """Base class of every store's unit of work (see the module docstring).
 
-    A store implements ``_begin``, ``_commit``, ``_rollback`` and, optionally, ``_end`` and
-    ``_write_events`` (the outbox: called with the collected events inside the
-    transaction, just before it commits).
+    A store implements ``_begin``, ``_commit``, ``_rollback``, ``_write_outbox``,
+    ``_write_inbox`` and ``has_processed``, and optionally ``_end``. With an
+    :class:`EventEncoder` (registered by the messaging layer) the events of a commit are
+    written to the outbox in the same transaction; while a message is being handled
+    (:data:`current_delivery`), the inbox record is too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, encoder: EventEncoder | None = None) -> None:
         self._active = False
         self._committed = False
         self._entries: dict[tuple[int, Any], _Entry] = {}
         self._events: list[object] = []
+        self._staged: list[object] = []
+        self._encoder = encoder
+        self._context: Any = None
 
     # -- what a store implements ------------------------------------------------------------
     async def _begin(self) -> None:
@@ -70,8 +76,28 @@ class UnitOfWork:
     async def _end(self) -> None:
         """Release what ``_begin`` took (a connection), after commit or rollback."""
 
-    async def _write_events(self, events: list[object]) -> None:
-        """Persist the events with the changes (the transactional outbox)."""
+    async def _write_outbox(self, records: list[OutboxRecord]) -> None:
+        """Write outbox records in the transaction."""
+        raise NotImplementedError(f"{type(self).__name__} has no outbox")
+
+    async def _write_inbox(self, group: str, message_id: str) -> None:
+        """Record that ``group`` processed ``message_id``, in the transaction; raise
+        :class:`AlreadyProcessed` if it already did."""
+        raise NotImplementedError(f"{type(self).__name__} has no inbox")
+
+    async def has_processed(self, group: str, message_id: str) -> bool:
+        """Whether the inbox holds ``message_id`` for ``group`` (committed state)."""
+        raise NotImplementedError(f"{type(self).__name__} has no inbox")
+
+    def stage(self, event: object) -> None:
+        """Publish ``event`` with this unit of work's changes (through the outbox)."""
+        self.require_active()
+        if self._encoder is None:
+            raise StorageError(
+                "publishing inside a unit of work writes to the outbox, and this unit of work "
+                "has none: register the messaging module (it provides the EventEncoder)"
+            )
+        self._staged.append(event)
 
     # -- the context manager ----------------------------------------------------------------
     @property
@@ -100,11 +126,13 @@ class UnitOfWork:
         self._active = True
         self._committed = False
         self._entries.clear()
+        self._staged = []
         try:
             await self._begin()
         except BaseException:
             self._active = False
             raise
+        self._context = active_unit_of_work.set(self)
         return self
 
     async def __aexit__(
@@ -115,7 +143,11 @@ class UnitOfWork:
                 await self._rollback()
         finally:
             self._entries.clear()
+            self._staged = []
             self._active = False
+            if self._context is not None:
+                active_unit_of_work.reset(self._context)
+                self._context = None
             await self._end()
 
     async def commit(self) -> None:
@@ -126,7 +158,12 @@ class UnitOfWork:
             await self._flush(entry)
             if entry.state != "removed":
                 events.extend(entry.aggregate.pull_events())
-        await self._write_events(events)
+        events.extend(self._staged)
+        if self._encoder is not None and events:
+            await self._write_outbox(self._encoder(events))
+        delivery = current_delivery.get()
+        if delivery is not None:
+            await self._write_inbox(*delivery)
         await self._commit()
         self._committed = True
         self._events.extend(events)

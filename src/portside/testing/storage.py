@@ -1,9 +1,12 @@
 """The storage contract: one test suite, run against every store.
 
-Subclass :class:`StorageContract` and provide three fixtures:
+Subclass :class:`StorageContract` and provide these fixtures:
 
 ``new_uow``
-    a callable returning a fresh unit of work; all of them share one empty store.
+    a callable returning a fresh unit of work (``new_uow(encoder)`` with an event
+    encoder); all of them share one empty store.
+``outbox``
+    the store's :class:`~portside.storage.Outbox` over that same store.
 ``notes``
     a callable turning a unit of work into a :class:`NoteRepository`.
 ``authors``
@@ -25,11 +28,15 @@ import pytest
 
 from portside.storage import (
     Aggregate,
+    AlreadyProcessed,
     ConcurrencyError,
     Conflict,
     DocumentRepository,
+    Outbox,
+    OutboxRecord,
     StorageError,
     UnitOfWork,
+    current_delivery,
 )
 
 __all__ = [
@@ -117,7 +124,22 @@ class DocumentAuthors(DocumentRepository[Author]):
         return Author(document["id"], document["email"])
 
 
-NewUow = Callable[[], UnitOfWork]
+NewUow = Callable[..., UnitOfWork]
+
+
+def encode(events: Any) -> list[OutboxRecord]:
+    """A stand-in for the messaging layer's encoder: one record per event."""
+    return [
+        OutboxRecord(
+            f"m-{getattr(e, 'note_id', id(e))}-{getattr(e, 'body', '')}",
+            type(e).__name__,
+            getattr(e, "note_id", None),
+            repr(e),
+        )
+        for e in events
+    ]
+
+
 Notes = Callable[[UnitOfWork], NoteRepository]
 Authors = Callable[[UnitOfWork], AuthorRepository]
 
@@ -401,3 +423,101 @@ class StorageContract:
             await uow.commit()
             with pytest.raises(StorageError, match="has committed"):
                 await notes(uow).add(Note("n1", "late"))
+
+    # -- outbox and inbox -------------------------------------------------------------------
+    @pytest.fixture
+    def outbox(self) -> Outbox:
+        raise NotImplementedError("provide an outbox fixture")
+
+    async def test_events_of_a_commit_are_written_to_the_outbox_with_it(
+        self, new_uow: NewUow, notes: Notes, outbox: Outbox
+    ) -> None:
+        await self._store(new_uow, notes, Note("n1", "first"))
+        uow = new_uow(encode)
+        async with uow:  # rolled back: nothing reaches the outbox
+            note = await notes(uow).get("n1")
+            assert note is not None
+            note.edit("lost")
+        assert (await outbox.pending())[0] == 0
+        async with uow:
+            note = await notes(uow).get("n1")
+            assert note is not None
+            note.edit("kept")
+            uow.stage(NoteEdited("n9", "published explicitly"))
+            await uow.commit()
+        count, age = await outbox.pending()
+        assert count == 2
+        assert age is not None
+        assert age >= 0
+        claimed = await outbox.claim(owner="relay-1", limit=10, lease_seconds=30)
+        assert [c.body for c in claimed] == [
+            repr(NoteEdited("n1", "kept")),
+            repr(NoteEdited("n9", "published explicitly")),
+        ]
+        assert [c.key for c in claimed] == ["n1", "n9"]
+
+    async def test_publishing_in_a_unit_of_work_without_an_outbox_is_an_error(
+        self, new_uow: NewUow
+    ) -> None:
+        uow = new_uow()
+        async with uow:
+            with pytest.raises(StorageError, match="has none"):
+                uow.stage(NoteEdited("n1", "x"))
+
+    async def test_relays_lease_entries_without_sharing_them(
+        self, new_uow: NewUow, outbox: Outbox
+    ) -> None:
+        uow = new_uow(encode)
+        async with uow:
+            for n in range(5):
+                uow.stage(NoteEdited(f"n{n}", "x"))
+            await uow.commit()
+        first = await outbox.claim(owner="a", limit=3, lease_seconds=30)
+        second = await outbox.claim(owner="b", limit=3, lease_seconds=30)
+        assert len(first) == 3
+        assert len(second) == 2
+        assert not {c.id for c in first} & {c.id for c in second}
+        await outbox.release(second, error="broker down")
+        again = await outbox.claim(owner="c", limit=10, lease_seconds=30)
+        assert sorted(c.message_id for c in again) == sorted(c.message_id for c in second)
+        assert {c.attempts for c in again} == {1}
+        await outbox.mark_sent([*first, *again])
+        assert await outbox.pending() == (0, None)
+
+    async def test_an_expired_lease_is_claimed_again(self, new_uow: NewUow, outbox: Outbox) -> None:
+        uow = new_uow(encode)
+        async with uow:
+            uow.stage(NoteEdited("n1", "x"))
+            await uow.commit()
+        crashed = await outbox.claim(owner="crashed", limit=10, lease_seconds=-1)
+        taken_over = await outbox.claim(owner="next", limit=10, lease_seconds=30)
+        assert [c.message_id for c in taken_over] == [c.message_id for c in crashed]
+
+    async def test_the_inbox_makes_a_redelivered_message_a_no_op(
+        self, new_uow: NewUow, notes: Notes
+    ) -> None:
+        await self._store(new_uow, notes, Note("n1", "first", "v0"))
+        token = current_delivery.set(("billing", "message-1"))
+        try:
+            uow = new_uow()
+            async with uow:
+                assert not await uow.has_processed("billing", "message-1")
+                note = await notes(uow).get("n1")
+                assert note is not None
+                note.edit("handled once")
+                await uow.commit()
+            async with uow:
+                assert await uow.has_processed("billing", "message-1")
+                note = await notes(uow).get("n1")
+                assert note is not None
+                note.edit("handled twice")
+                with pytest.raises(AlreadyProcessed):
+                    await uow.commit()
+        finally:
+            current_delivery.reset(token)
+        stored = await self._read(new_uow, notes, "n1")
+        assert stored is not None
+        assert stored.body == "handled once"
+        other = new_uow()
+        async with other:
+            assert not await other.has_processed("shipping", "message-1")  # groups are apart

@@ -14,9 +14,9 @@ from portside.config import NoSettings, Provider
 from portside.di import Module
 from portside.storage._uow import UnitOfWork
 
-from ._store import MemoryStore, MemoryUnitOfWork
+from ._store import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork", "memory_module", "provider"]
+__all__ = ["MemoryOutbox", "MemoryStore", "MemoryUnitOfWork", "memory_module", "provider"]
 
 
 class MemoryHealth:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -12,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from portside.config import mask_url
 from portside.storage._errors import ConcurrencyError, Conflict, StorageUnavailable
+from portside.storage._outbox import AlreadyProcessed, Claimed, EventEncoder
 from portside.storage._staged import StagedUnitOfWork, Write
 
 __all__ = ["RedisUnitOfWork", "translate"]
@@ -29,10 +32,21 @@ def translate(exc: BaseException) -> BaseException:
 class RedisUnitOfWork(StagedUnitOfWork):
     """A unit of work over a Redis client; it is a document store."""
 
-    def __init__(self, client: Redis, prefix: str = "portside") -> None:
-        super().__init__()
+    def __init__(
+        self, client: Redis, prefix: str = "portside", encoder: EventEncoder | None = None
+    ) -> None:
+        super().__init__(encoder)
         self._client = client
         self._prefix = prefix
+
+    def _inbox_key(self, group: str, message_id: str) -> str:
+        return f"{self._prefix}:inbox:{group}:{message_id}"
+
+    async def has_processed(self, group: str, message_id: str) -> bool:
+        try:
+            return bool(await self._client.exists(self._inbox_key(group, message_id)))
+        except RedisError as exc:
+            raise translate(exc) from exc
 
     def _doc(self, collection: str, key: str) -> str:
         return f"{self._prefix}:doc:{collection}:{key}"
@@ -80,12 +94,31 @@ class RedisUnitOfWork(StagedUnitOfWork):
         """Check every write under WATCH, then apply them all in one MULTI/EXEC."""
         watched = {self._doc(w.collection, w.key) for w in writes}
         watched |= {self._uniq(w.collection, n, v) for w in writes for n, v in w.unique.items()}
+        inbox = None if self._inbox is None else self._inbox_key(*self._inbox)
+        if inbox is not None:
+            watched.add(inbox)
         async with self._client.pipeline(transaction=True) as pipe:
-            await pipe.watch(*sorted(watched))
+            if watched:
+                await pipe.watch(*sorted(watched))
+            if inbox is not None and await pipe.exists(inbox):
+                group, message_id = self._inbox  # type: ignore[misc]
+                raise AlreadyProcessed(f"group {group!r} already processed {message_id}")
             plan = await self._check(pipe, writes)
             pipe.multi()  # type: ignore[no-untyped-call]
             for write, version, old_keys in plan:
                 self._queue(pipe, write, version, old_keys)
+            if inbox is not None:
+                pipe.set(inbox, "1")
+            now = f"{time.time():.6f}"
+            for record in self._records:
+                fields = {
+                    "message_id": record.message_id,
+                    "topic": record.topic,
+                    "key": record.key or "",
+                    "body": record.body,
+                    "created": now,
+                }
+                pipe.xadd(f"{self._prefix}:outbox", fields)  # type: ignore[arg-type]
             await pipe.execute()
 
     async def _check(self, pipe: Any, writes: list[Write]) -> list[tuple[Write, int, Keys]]:
@@ -141,3 +174,101 @@ class RedisUnitOfWork(StagedUnitOfWork):
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+RELAYS = "relays"  # the consumer group relays read the outbox stream with
+
+
+class RedisOutbox:
+    """The relay's view of the outbox stream: a consumer group of relays, leases kept in a
+    hash so that an entry whose relay crashed is claimed again once its lease ends."""
+
+    def __init__(self, client: Redis, prefix: str = "portside") -> None:
+        self._client: Any = client  # decode_responses=True: every reply is text
+        self._stream = f"{prefix}:outbox"
+        self._leases = f"{prefix}:outbox:leases"
+        self._attempts = f"{prefix}:outbox:attempts"
+        self._ready = False
+
+    async def _group(self) -> None:
+        if self._ready:
+            return
+        try:
+            await self._client.xgroup_create(self._stream, RELAYS, id="0", mkstream=True)
+        except RedisError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._ready = True
+
+    async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+        try:
+            await self._group()
+            now = time.time()
+            entries: list[tuple[str, dict[str, str]]] = []
+            pending = await self._client.xpending_range(self._stream, RELAYS, "-", "+", limit * 4)
+            expired = []
+            for item in pending:
+                until = await self._client.hget(self._leases, item["message_id"])
+                if until is None or float(until) < now:
+                    expired.append(item["message_id"])
+            if expired:
+                entries += await self._client.xclaim(
+                    self._stream, RELAYS, owner, 0, expired[:limit]
+                )
+            if len(entries) < limit:
+                fresh = await self._client.xreadgroup(
+                    RELAYS, owner, {self._stream: ">"}, count=limit - len(entries)
+                )
+                for _, items in fresh:
+                    entries += items
+            claimed = []
+            for entry_id, fields in entries:
+                await self._client.hset(self._leases, entry_id, str(now + lease_seconds))
+                attempts = await self._client.hget(self._attempts, entry_id)
+                claimed.append(
+                    Claimed(
+                        entry_id,
+                        fields["message_id"],
+                        fields["topic"],
+                        fields["key"] or None,
+                        fields["body"],
+                        int(attempts or 0),
+                    )
+                )
+            return claimed
+        except RedisError as exc:
+            raise translate(exc) from exc
+
+    async def mark_sent(self, entries: Sequence[Claimed]) -> None:
+        if not entries:
+            return
+        ids = [e.id for e in entries]
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, RELAYS, *ids)
+                pipe.xdel(self._stream, *ids)
+                pipe.hdel(self._leases, *ids)
+                pipe.hdel(self._attempts, *ids)
+                await pipe.execute()
+        except RedisError as exc:
+            raise translate(exc) from exc
+
+    async def release(self, entries: Sequence[Claimed], *, error: str) -> None:
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                for entry in entries:
+                    pipe.hset(self._leases, entry.id, "0")
+                    pipe.hincrby(self._attempts, entry.id, 1)
+                await pipe.execute()
+        except RedisError as exc:
+            raise translate(exc) from exc
+
+    async def pending(self) -> tuple[int, float | None]:
+        try:
+            count = await self._client.xlen(self._stream)
+            first = await self._client.xrange(self._stream, "-", "+", count=1)
+        except RedisError as exc:
+            raise translate(exc) from exc
+        if not first:
+            return 0, None
+        return int(count), time.time() - float(first[0][1]["created"])

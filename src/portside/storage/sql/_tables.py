@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import Column, Double, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text
 
-__all__ = ["documents", "indexed", "metadata", "unique"]
+__all__ = ["documents", "inbox", "indexed", "metadata", "outbox", "unique"]
 
 metadata = MetaData()
 
@@ -36,4 +36,28 @@ indexed = Table(
     Column("value", String(191), nullable=False),
     Column("key", String(191), nullable=False),
     PrimaryKeyConstraint("collection", "field", "value", "key", name="pk_portside_indexed"),
+)
+
+outbox = Table(
+    "portside_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False),
+    Column("topic", String(191), nullable=False),
+    Column("key", String(191), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", Double, nullable=False),  # seconds since the epoch (UTC)
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Double, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+)
+
+inbox = Table(
+    "portside_inbox",
+    metadata,
+    Column("consumer_group", String(191), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("processed_at", Double, nullable=False),  # seconds since the epoch (UTC)
+    PrimaryKeyConstraint("consumer_group", "message_id", name="pk_portside_inbox"),
 )

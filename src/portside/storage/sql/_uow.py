@@ -5,10 +5,11 @@ to portside's."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 from sqlalchemy.sql import Executable
@@ -21,12 +22,13 @@ from portside.storage._errors import (
     StorageError,
     StorageUnavailable,
 )
+from portside.storage._outbox import AlreadyProcessed, Claimed, EventEncoder, OutboxRecord
 from portside.storage._repository import Repository
 from portside.storage._uow import UnitOfWork
 
-from ._tables import documents, indexed, unique
+from ._tables import documents, inbox, indexed, outbox, unique
 
-__all__ = ["SqlRepository", "SqlUnitOfWork", "translate"]
+__all__ = ["SqlOutbox", "SqlRepository", "SqlUnitOfWork", "translate"]
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -71,8 +73,8 @@ def _first_line(text: str) -> str:
 class SqlUnitOfWork(UnitOfWork):
     """A unit of work over an :class:`AsyncEngine`; it is also a document store."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__()
+    def __init__(self, engine: AsyncEngine, encoder: EventEncoder | None = None) -> None:
+        super().__init__(encoder)
         self._engine = engine
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
@@ -120,6 +122,37 @@ class SqlUnitOfWork(UnitOfWork):
                 await connection.close()
             except Exception as exc:  # noqa: BLE001 - a dead connection is dropped by the pool
                 del exc
+
+    # -- outbox and inbox -------------------------------------------------------------------
+    async def _write_outbox(self, records: list[OutboxRecord]) -> None:
+        now = time.time()
+        rows = [
+            {
+                "message_id": r.message_id,
+                "topic": r.topic,
+                "key": r.key,
+                "body": r.body,
+                "created_at": now,
+                "attempts": 0,
+            }
+            for r in records
+        ]
+        await self.execute(insert(outbox), rows)
+
+    async def _write_inbox(self, group: str, message_id: str) -> None:
+        row = {"consumer_group": group, "message_id": message_id, "processed_at": time.time()}
+        try:
+            await self.connection.execute(insert(inbox), row)
+        except IntegrityError as exc:
+            raise AlreadyProcessed(f"group {group!r} already processed {message_id}") from exc
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def has_processed(self, group: str, message_id: str) -> bool:
+        query = select(inbox.c.message_id).where(
+            inbox.c.consumer_group == group, inbox.c.message_id == message_id
+        )
+        return (await self.execute(query)).first() is not None
 
     # -- the document store -----------------------------------------------------------------
     async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
@@ -251,3 +284,83 @@ class SqlRepository(Repository[A]):
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Any:
         return await self.uow.execute(statement, parameters)
+
+
+class SqlOutbox:
+    """The relay's view of the outbox table: leases with ``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL and MariaDB; SQLite serialises writers, so a plain conditional update does."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+        now = time.time()
+        free = and_(
+            outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now),
+        )
+        try:
+            async with self._engine.begin() as connection:
+                query = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
+                if connection.dialect.name != "sqlite":
+                    query = query.with_for_update(skip_locked=True)
+                ids = list((await connection.execute(query)).scalars())
+                if not ids:
+                    return []
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids), free)
+                    .values(lease_owner=owner, lease_until=now + lease_seconds)
+                )
+                rows = await connection.execute(
+                    select(outbox)
+                    .where(outbox.c.id.in_(ids), outbox.c.lease_owner == owner)
+                    .order_by(outbox.c.id)
+                )
+                return [
+                    Claimed(str(r.id), r.message_id, r.topic, r.key, r.body, r.attempts)
+                    for r in rows
+                ]
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def mark_sent(self, entries: Sequence[Claimed]) -> None:
+        if not entries:
+            return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    delete(outbox).where(outbox.c.id.in_([int(e.id) for e in entries]))
+                )
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def release(self, entries: Sequence[Claimed], *, error: str) -> None:
+        if not entries:
+            return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([int(e.id) for e in entries]))
+                    .values(
+                        lease_owner=None,
+                        lease_until=None,
+                        attempts=outbox.c.attempts + 1,
+                        last_error=error[:1000],
+                    )
+                )
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def pending(self) -> tuple[int, float | None]:
+        try:
+            async with self._engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        select(func.count(), func.min(outbox.c.created_at)).select_from(outbox)
+                    )
+                ).one()
+        except Exception as exc:
+            raise translate(exc) from exc
+        count, oldest = row
+        return int(count), (time.time() - float(oldest)) if oldest is not None else None
