@@ -430,6 +430,14 @@ class ServiceProvider(_Resolver):
             cache[k] = value
         return _init_scope(_new_scope(Scope), self, cache)
 
+    def has(self, service: Any, key: str | None = None) -> bool:
+        """Whether ``service`` (with ``key``) is registered."""
+        return _lookup(service, key) in self._graph.by_lookup
+
+    def accepts_context(self, service: Any) -> bool:
+        """Whether ``service`` is declared with ``add_context`` (so scopes take it)."""
+        return service in self._context_keys
+
     def graph(self) -> DependencyGraph:
         """The dependency graph: every registration and its dependencies."""
         return self._graph.public()

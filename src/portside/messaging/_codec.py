@@ -1,0 +1,142 @@
+"""From messages to envelopes and back, with upcasters for older versions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from portside.observability import get_correlation_id
+from portside.storage import OutboxRecord
+
+from ._errors import PoisonMessage
+from ._message import KNOWN, Envelope, message_key, message_name, message_version
+
+__all__ = ["Codec", "Outgoing", "current_causation"]
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+current_causation: ContextVar[Envelope | None] = ContextVar(
+    "portside_current_causation", default=None
+)
+"""The envelope being handled: what is published meanwhile was caused by it."""
+
+
+class Outgoing:
+    """A message with its ordering key and headers, as published inside a unit of work."""
+
+    __slots__ = ("event", "headers", "key")
+
+    def __init__(self, event: object, key: str | None, headers: Mapping[str, str]) -> None:
+        self.event, self.key, self.headers = event, key, dict(headers)
+
+
+class Codec:
+    """Knows the message classes and upcasters of one bus."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type] = {}
+        self._adapters: dict[type, TypeAdapter[Any]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, cls: type) -> None:
+        name = message_name(cls)
+        existing = self._classes.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"two classes claim message name {name!r}: {existing} and {cls}")
+        self._classes[name] = cls
+
+    def upcaster(self, name: str, from_version: int, fn: Upcaster) -> None:
+        """``fn`` turns a version ``from_version`` payload of ``name`` into the next one."""
+        self._upcasters[(name, from_version)] = fn
+
+    def _adapter(self, cls: type) -> TypeAdapter[Any]:
+        adapter = self._adapters.get(cls)
+        if adapter is None:
+            adapter = self._adapters[cls] = TypeAdapter(cls)
+        return adapter
+
+    def envelope(
+        self,
+        event: object,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        reply_to: str | None = None,
+    ) -> Envelope:
+        cls = type(event)
+        self.register(cls)
+        cause = current_causation.get()
+        payload = self._adapter(cls).dump_python(event, mode="json")
+        return Envelope(
+            type=message_name(cls),
+            version=message_version(cls),
+            payload=payload,
+            correlation_id=get_correlation_id()
+            or (cause.correlation_id if cause else None)
+            or uuid.uuid4().hex,
+            causation_id=cause.message_id if cause else None,
+            traceparent=cause.traceparent if cause else None,
+            key=key if key is not None else message_key(event),
+            reply_to=reply_to,
+            headers=dict(headers or {}),
+        )
+
+    def decode(self, envelope: Envelope, expected: type | None = None) -> object:
+        """The message in ``envelope``, upcast to its class's version.
+
+        Raises :class:`PoisonMessage` naming what is wrong: an unknown type, a version
+        with no upcaster path, or a payload the class rejects.
+        """
+        cls = expected or self._classes.get(envelope.type) or KNOWN.get(envelope.type)
+        if cls is None or message_name(cls) != envelope.type:
+            raise PoisonMessage(f"unknown message type {envelope.type!r}")
+        target = message_version(cls)
+        payload = dict(envelope.payload)
+        version = envelope.version
+        if version > target:
+            raise PoisonMessage(
+                f"{envelope.type} version {version} is newer than this service knows ({target})"
+            )
+        while version < target:
+            step = self._upcasters.get((envelope.type, version))
+            if step is None:
+                raise PoisonMessage(
+                    f"no upcaster from {envelope.type} version {version} to {version + 1}"
+                )
+            payload = step(payload)
+            version += 1
+        try:
+            return self._adapter(cls).validate_python(payload)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in exc.errors()
+            )
+            raise PoisonMessage(f"invalid {envelope.type} payload: {problems}") from exc
+
+    def encoder(
+        self, topic_of: Callable[[str], str]
+    ) -> Callable[[Iterable[object]], list[OutboxRecord]]:
+        """An :class:`~portside.storage.EventEncoder` for units of work."""
+
+        def encode(events: Iterable[object]) -> list[OutboxRecord]:
+            records = []
+            for item in events:
+                if isinstance(item, Outgoing):
+                    envelope = self.envelope(item.event, key=item.key, headers=item.headers)
+                else:
+                    envelope = self.envelope(item)
+                records.append(
+                    OutboxRecord(
+                        envelope.message_id,
+                        topic_of(envelope.type),
+                        envelope.key,
+                        envelope.to_json(),
+                    )
+                )
+            return records
+
+        return encode

@@ -1,0 +1,100 @@
+"""The outbox relay: publishes committed outbox entries, marks them sent, and retries with
+backoff while the broker is down. Several relays may run at once: leases keep them from
+publishing one entry twice (beyond at-least-once after a crash)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from portside.storage import Outbox, StorageError
+
+from ._errors import BrokerUnavailable
+from ._transport import RetryPolicy, Transport
+
+__all__ = ["OutboxRelay"]
+
+log = logging.getLogger("portside.messaging.relay")
+
+
+class OutboxRelay:
+    """A host component: ``start`` and ``stop`` are its lifecycle hooks."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        transport: Transport,
+        *,
+        batch: int = 100,
+        lease_seconds: float = 30.0,
+        idle_seconds: float = 0.2,
+        backoff: RetryPolicy | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.idle_seconds = idle_seconds
+        self.backoff = backoff or RetryPolicy(max_attempts=1_000_000, base_delay=0.1, max_delay=5)
+        self.owner = f"relay-{uuid.uuid4().hex[:12]}"
+        self.published = 0
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    async def run_once(self) -> int:
+        """Publish one batch; return how many entries were published."""
+        claimed = await self.outbox.claim(
+            owner=self.owner, limit=self.batch, lease_seconds=self.lease_seconds
+        )
+        sent = []
+        try:
+            for entry in claimed:
+                await self.transport.publish(entry.topic, entry.body, key=entry.key)
+                sent.append(entry)
+        except Exception as exc:
+            await self.outbox.mark_sent(sent)
+            await self.outbox.release(claimed[len(sent) :], error=f"{type(exc).__name__}: {exc}")
+            raise
+        await self.outbox.mark_sent(sent)
+        self.published += len(sent)
+        return len(sent)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                count = await self.run_once()
+                self._failures = 0
+            except (BrokerUnavailable, StorageError, OSError) as exc:
+                self._failures += 1
+                delay = self.backoff.delay(self._failures)
+                log.warning("outbox relay: %s; retrying in %.2f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            if count == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.idle_seconds):
+                        await self._wake.wait()
+
+    def kick(self) -> None:
+        """Look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self.owner)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def lag(self) -> dict[str, float | int | None]:
+        """Readiness details: unsent entries and the age of the oldest (seconds)."""
+        count, oldest = await self.outbox.pending()
+        return {"pending": count, "oldest_seconds": oldest}

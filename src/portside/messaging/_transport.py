@@ -1,0 +1,106 @@
+"""What a broker provider implements: a transport for serialized envelopes.
+
+The bus (:mod:`portside.messaging._bus`) does everything that is the same on every
+broker: serialization, upcasting, handler scopes, the inbox, retry decisions, request and
+reply. A transport publishes to a topic, delivers to consumer groups, and carries out the
+bus's decision about each delivery: acknowledge, redeliver after a delay, or move to the
+dead-letter place.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+__all__ = ["DeadLetter", "Delivery", "RetryPolicy", "Subscription", "Transport"]
+
+
+class Delivery(Protocol):
+    """One delivery of a message to one consumer of a group."""
+
+    body: str
+    attempt: int  # 1 on first delivery
+
+    async def ack(self) -> None: ...
+
+    async def retry(self, delay: float, *, error: str) -> None:
+        """Redeliver after ``delay`` seconds, without blocking the rest of the queue."""
+        ...
+
+    async def dead_letter(self, reason: str) -> None:
+        """Move the message to the dead-letter place with the reason, attempt count and
+        original headers."""
+        ...
+
+
+Consumer = Callable[[Delivery], Awaitable[None]]
+
+
+class Subscription(Protocol):
+    topic: str
+    group: str
+
+    async def cancel(self, *, drain_seconds: float = 10.0) -> None:
+        """Stop taking deliveries; wait (bounded) for the ones in flight; what was not
+        acknowledged is redelivered later."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that could not be handled, with why."""
+
+    id: str
+    topic: str
+    group: str
+    body: str
+    reason: str
+    attempts: int
+    failed_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Transport(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+        """Publish durably; return once the broker has it (publisher confirms)."""
+        ...
+
+    async def subscribe(
+        self, topic: str, group: str, consumer: Consumer, *, prefetch: int
+    ) -> Subscription: ...
+
+    async def dead_letters(self, group: str | None = None) -> list[DeadLetter]: ...
+
+    async def redrive(self, ids: Sequence[str]) -> int:
+        """Put dead letters back on their group's queue; return how many were."""
+        ...
+
+    async def ping(self) -> None:
+        """A cheap round trip; raises :class:`BrokerUnavailable` when the broker is down."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, up to ``max_attempts`` deliveries in all."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    factor: float = 2.0
+    max_delay: float = 60.0
+    jitter: float = 0.2  # +/- this fraction of the delay
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before delivery number ``attempt + 1``."""
+        raw = min(self.max_delay, self.base_delay * self.factor ** (attempt - 1))
+        spread = raw * self.jitter
+        return max(0.0, raw + random.uniform(-spread, spread))  # noqa: S311 - jitter, not crypto
