@@ -20,6 +20,7 @@ import pytest
 
 from portside.di import ServiceCollection
 from portside.messaging import (
+    BrokerUnavailable,
     Bus,
     Envelope,
     OutboxRelay,
@@ -408,12 +409,38 @@ class BusContract:
             async with uow:
                 await bus.publish(note(n), key=f"k{n % 7}")
                 await uow.commit()
-        assert (await MemoryOutbox(store).pending())[0] == 1000
-        relay = OutboxRelay(MemoryOutbox(store), await new_transport(), batch=100)
-        await relay.start()
+        outbox = MemoryOutbox(store)
+        assert (await outbox.pending())[0] == 1000
+        broker = _Outage(await new_transport())
+        relay = OutboxRelay(outbox, broker, batch=100, backoff=RetryPolicy(base_delay=0.01))
+        await relay.start()  # the broker is unreachable: the relay backs off and retries
         try:
+            await broker.refused.wait()
+            broker.down = False
             items = await handled.wait_for(1000, timeout=120)
+
+            async def drained() -> bool:
+                return (await outbox.pending())[0] == 0
+
+            await eventually(drained)
         finally:
             await relay.stop()
         assert sorted(items) == sorted(f"n{n}" for n in range(1000))
-        assert await MemoryOutbox(store).pending() == (0, None)
+
+
+class _Outage:
+    """A transport that refuses to publish while ``down``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.down = True
+        self.refused = asyncio.Event()
+
+    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+        if self.down:
+            self.refused.set()
+            raise BrokerUnavailable("the broker is down (simulated outage)")
+        await self.transport.publish(topic, body, key=key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)

@@ -1,0 +1,27 @@
+"""RabbitMQ passes the messaging conformance suite (each test on its own exchange)."""
+
+import uuid
+
+import pytest
+
+from portside.messaging.rabbitmq import RabbitTransport
+from portside.testing.messaging import BusContract
+
+from ..conftest import require_server
+
+URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@pytest.mark.rabbitmq
+class TestRabbitMQ(BusContract):
+    @pytest.fixture
+    def new_transport(self):  # type: ignore[no-untyped-def]
+        require_server("RabbitMQ", "127.0.0.1", 5672)
+        exchange = f"t{uuid.uuid4().hex[:12]}"
+
+        async def new() -> RabbitTransport:
+            transport = RabbitTransport(URL, exchange=exchange)
+            await transport.start()
+            return transport
+
+        return new
