@@ -17,6 +17,7 @@ version, invalid payload) is dead-lettered at once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import uuid
@@ -88,6 +89,8 @@ class Bus:
         self._replies: dict[str, asyncio.Future[Envelope]] = {}
         self._reply_handle: Subscription | None = None
         self._reply_lock = asyncio.Lock()
+        self.stats: collections.Counter[str] = collections.Counter()
+        """Outcomes of deliveries: handled, duplicate, retried, dead_lettered."""
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -223,6 +226,7 @@ class Bus:
             event = self.codec.decode(envelope, handle.event_type)
         except (ValueError, PoisonMessage) as exc:
             await delivery.dead_letter(f"cannot be handled: {exc}")
+            self.stats["dead_lettered"] += 1
             return
         delivered = current_delivery.set((handle.group, envelope.message_id))
         caused = current_causation.set(envelope)
@@ -234,8 +238,12 @@ class Bus:
                 await self.transport.publish(envelope.reply_to, reply.to_json())
         except AlreadyProcessed:
             log.info("%s was already processed by %s", envelope.message_id, handle.group)
+            self.stats["duplicate"] += 1
+            await delivery.ack()
+            return
         except PoisonMessage as exc:
             await delivery.dead_letter(f"cannot be handled: {exc}")
+            self.stats["dead_lettered"] += 1
             return
         except Exception as exc:  # noqa: BLE001 - a failing handler is retried, then dead-lettered
             reason = mask_url(f"{type(exc).__name__}: {exc}")
@@ -248,6 +256,7 @@ class Bus:
                     reason,
                 )
                 await delivery.dead_letter(f"handler failed {delivery.attempt} time(s): {reason}")
+                self.stats["dead_lettered"] += 1
             else:
                 delay = handle.retry.delay(delivery.attempt)
                 log.warning(
@@ -259,11 +268,13 @@ class Bus:
                     reason,
                 )
                 await delivery.retry(delay, error=reason)
+                self.stats["retried"] += 1
             return
         finally:
             current_causation.reset(caused)
             current_delivery.reset(delivered)
         await delivery.ack()
+        self.stats["handled"] += 1
 
     async def _run(self, handle: Handle, event: object, envelope: Envelope) -> object:
         provider = self.provider
