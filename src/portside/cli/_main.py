@@ -41,6 +41,20 @@ def _parser() -> argparse.ArgumentParser:
     revision.add_argument("-m", "--message", required=True)
     revision.add_argument("--service", required=True)
     revision.add_argument("--autogenerate", action="store_true", help="compare with the tables")
+
+    dlq = commands.add_parser("dlq", help="dead letters: list, show, redrive")
+    verbs = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = with_config(verbs.add_parser("list", help="list dead letters"))
+    listing.add_argument("--service")
+    listing.add_argument("--group", help="only this consumer group")
+    show = with_config(verbs.add_parser("show", help="show one dead letter in full"))
+    show.add_argument("id")
+    show.add_argument("--service")
+    redrive = with_config(verbs.add_parser("redrive", help="put dead letters back"))
+    redrive.add_argument("ids", nargs="*")
+    redrive.add_argument("--all", action="store_true", help="every dead letter")
+    redrive.add_argument("--service")
+    redrive.add_argument("--group", help="with --all: only this consumer group")
     return parser
 
 
@@ -76,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._db import run_db
 
         return run_db(args)
+    if args.command == "dlq":
+        from ._dlq import run_dlq
+
+        return run_dlq(args)
     from portside.host import run_from_config
 
     return run_from_config(args.config)

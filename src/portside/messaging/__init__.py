@@ -19,6 +19,7 @@ from ._bus import Bus, Handle
 from ._codec import Codec
 from ._errors import BrokerUnavailable, MessagingError, PoisonMessage, RequestTimeout
 from ._message import Envelope, message, message_key, message_name, message_version
+from ._module import Handler, Messaging, MessagingSettings
 from ._port import EventBus
 from ._relay import OutboxRelay
 from ._transport import DeadLetter, Delivery, RetryPolicy, Subscription, Transport
@@ -32,7 +33,10 @@ __all__ = [
     "Envelope",
     "EventBus",
     "Handle",
+    "Handler",
+    "Messaging",
     "MessagingError",
+    "MessagingSettings",
     "OutboxRelay",
     "PoisonMessage",
     "RequestTimeout",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -119,10 +119,10 @@ class Codec:
 
     def encoder(
         self, topic_of: Callable[[str], str]
-    ) -> Callable[[Iterable[object]], list[OutboxRecord]]:
+    ) -> Callable[[Sequence[object]], list[OutboxRecord]]:
         """An :class:`~portside.storage.EventEncoder` for units of work."""
 
-        def encode(events: Iterable[object]) -> list[OutboxRecord]:
+        def encode(events: Sequence[object]) -> list[OutboxRecord]:
             records = []
             for item in events:
                 if isinstance(item, Outgoing):

@@ -56,7 +56,7 @@ class Claimed:
 class EventEncoder(Protocol):
     """Turns the domain events of a commit into outbox records."""
 
-    def __call__(self, events: Sequence[object]) -> list[OutboxRecord]: ...
+    def __call__(self, events: Sequence[object], /) -> list[OutboxRecord]: ...
 
 
 class Outbox(Protocol):

@@ -126,8 +126,7 @@ class _Subscription:
 
         async def handle() -> None:
             if before is not None:  # one key at a time, in arrival order
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(before)
+                await asyncio.wait({before})  # its outcome is its own; cancelling us still works
             delivery = _Delivery(self._transport, self.topic, self.group, msg)
             try:
                 await consumer(delivery)

@@ -104,8 +104,7 @@ class _Subscription:
 
             async def handle() -> None:
                 if before is not None:  # one key at a time, in arrival order
-                    with contextlib.suppress(BaseException):
-                        await asyncio.shield(before)
+                    await asyncio.wait({before})  # its outcome is its own; cancelling us works
                 delivery = _Delivery(transport, self, name, message)
                 try:
                     await consumer(delivery)

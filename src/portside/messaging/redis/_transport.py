@@ -141,8 +141,7 @@ class _Subscription:
 
         async def handle() -> None:
             if before is not None:  # one key at a time, in arrival order
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(before)
+                await asyncio.wait({before})  # its outcome is its own; cancelling us still works
             delivery = _Delivery(self, stream, entry_id, fields)
             with contextlib.suppress(Exception):  # unsettled: reclaimed after claim_idle
                 await consumer(delivery)
@@ -185,6 +184,7 @@ class RedisTransport:
         self._client: Redis | None = None
         self._subscriptions: list[_Subscription] = []
         self._mover: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def client(self) -> Any:  # decode_responses=True: every reply is text
@@ -215,6 +215,7 @@ class RedisTransport:
         self._mover = asyncio.create_task(self._move_due())
 
     async def close(self) -> None:
+        self._closing = True  # a client may turn a cancellation into a connection error
         for subscription in self._subscriptions:
             await subscription.cancel(drain_seconds=0)
         self._subscriptions.clear()
@@ -261,7 +262,7 @@ class RedisTransport:
 
     async def _move_due(self) -> None:
         """Move due retries to their retry streams (any transport may; ZREM decides who)."""
-        while True:
+        while not self._closing:
             try:
                 due = await self.client.zrangebyscore(self.delayed, "-inf", time.time(), 0, 100)
                 for member in due:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from portside.config import NoSettings, Provider
 from portside.di import Module
+from portside.storage._outbox import Outbox
 from portside.storage._uow import UnitOfWork
 
 from ._store import MemoryOutbox, MemoryStore, MemoryUnitOfWork
@@ -35,6 +36,7 @@ def memory_module(settings: BaseModel | None = None) -> Module:
     module = Module("storage.memory")
     module.add_singleton(MemoryStore)
     module.add_scoped(UnitOfWork, MemoryUnitOfWork)
+    module.add_singleton(Outbox, MemoryOutbox)
     module.add_singleton(HealthCheck, MemoryHealth)
     return module
 

@@ -10,10 +10,11 @@ from redis.exceptions import RedisError
 
 from portside.di import Module
 from portside.host import HealthCheck
+from portside.storage._outbox import EventEncoder, Outbox
 from portside.storage._uow import UnitOfWork
 
 from . import RedisSettings
-from ._uow import RedisUnitOfWork, translate
+from ._uow import RedisOutbox, RedisUnitOfWork, translate
 
 __all__ = ["RedisHealth", "client", "redis_module"]
 
@@ -49,11 +50,17 @@ class RedisHealth:
 
 
 def redis_module(settings: RedisSettings) -> Module:
-    def unit_of_work(client: Redis, settings: RedisSettings) -> UnitOfWork:
-        return RedisUnitOfWork(client, settings.key_prefix)
+    def unit_of_work(
+        client: Redis, settings: RedisSettings, encoder: EventEncoder | None = None
+    ) -> UnitOfWork:
+        return RedisUnitOfWork(client, settings.key_prefix, encoder)
+
+    def outbox(client: Redis, settings: RedisSettings) -> Outbox:
+        return RedisOutbox(client, settings.key_prefix)
 
     module = Module("storage.redis")
     module.add_singleton(Redis, factory=client)
     module.add_scoped(UnitOfWork, factory=unit_of_work)
+    module.add_singleton(Outbox, factory=outbox)
     module.add_singleton(HealthCheck, RedisHealth)
     return module

@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portside.di import Module
 from portside.host import HealthCheck, Lifecycle, ServiceInfo, Startup
+from portside.storage._outbox import Outbox
 from portside.storage._uow import UnitOfWork
 
 from . import SqlSettings
 from ._engine import make_engine
 from ._tables import metadata
-from ._uow import SqlUnitOfWork, translate
+from ._uow import SqlOutbox, SqlUnitOfWork, translate
 
 __all__ = ["SqlHealth", "create_tables", "engine", "sql_module"]
 
@@ -77,6 +78,7 @@ def sql_module(settings: SqlSettings) -> Module:
     module = Module("storage.sql")
     module.add_singleton(AsyncEngine, factory=engine)
     module.add_scoped(UnitOfWork, SqlUnitOfWork)
+    module.add_singleton(Outbox, SqlOutbox)
     module.add_singleton(HealthCheck, SqlHealth)
     if settings.migrate_on_start:
         module.add_singleton(Startup, Migrator)
