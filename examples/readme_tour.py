@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+import types
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -20,11 +21,16 @@ def blocks(text: str) -> list[str]:
 
 
 def run(path: Path = README) -> dict[str, object]:
-    namespace: dict[str, object] = {"__name__": "readme_tour"}
-    for number, source in enumerate(blocks(path.read_text(encoding="utf-8")), start=1):
-        code = compile(source, f"{path.name}[block {number}]", "exec")
-        exec(code, namespace)
-    return namespace
+    """Run every block in one module, as a reader pasting them into a file would."""
+    module = types.ModuleType("readme_tour")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    try:
+        for number, source in enumerate(blocks(path.read_text(encoding="utf-8")), start=1):
+            name = f"{path.name}[block {number}]"
+            exec(compile(source, name, "exec", dont_inherit=True), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module.__dict__
 
 
 if __name__ == "__main__":

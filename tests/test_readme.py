@@ -34,4 +34,5 @@ def test_the_readme_tour_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "consumer started\nconsumer stopped" in out
     assert "[('UserRenamed', 'u1', 'Ada Lovelace')]" in out
     assert "User 'nobody' does not exist" in out
+    assert "shipping got o-1 correlation" in out
     assert "provider" in namespace
