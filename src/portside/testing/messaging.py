@@ -33,7 +33,7 @@ from portside.observability import bind_correlation_id
 from portside.storage import UnitOfWork
 from portside.storage.memory import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 
-__all__ = ["BusContract", "NoteWritten", "Ping", "Pong", "Seen"]
+__all__ = ["BusContract", "NoteWritten", "Outage", "Ping", "Pong", "Seen", "eventually", "note"]
 
 NewTransport = Callable[[], Awaitable[Transport]]
 WAIT = 20.0  # seconds any expected delivery may take on a slow machine
@@ -413,7 +413,7 @@ class BusContract:
                 await uow.commit()
         outbox = MemoryOutbox(store)
         assert (await outbox.pending())[0] == 1000
-        broker = _Outage(await new_transport())
+        broker = Outage(await new_transport())
         relay = OutboxRelay(outbox, broker, batch=100, backoff=RetryPolicy(base_delay=0.01))
         await relay.start()  # the broker is unreachable: the relay backs off and retries
         try:
@@ -431,7 +431,7 @@ class BusContract:
         assert sorted(items) == sorted(f"n{n}" for n in range(1000))
 
 
-class _Outage:
+class Outage:
     """A transport that refuses to publish while ``down``."""
 
     def __init__(self, transport: Transport) -> None:
