@@ -89,6 +89,7 @@ async def test_a_killed_consumer_restarts_and_every_effect_is_present_exactly_on
             second.send_signal(signal.SIGKILL)
             second.wait(30)
     finally:
+        await publisher.delete_namespace([publisher.queue_name("contract.NoteWritten", "recorder")])
         await publisher.close()
         first.kill()
     recorded = effects(database)

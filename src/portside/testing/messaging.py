@@ -356,6 +356,35 @@ class BusContract:
         await witness.wait_for(2)
         assert gone.items == ["n1"]
 
+    async def test_unsubscribing_drains_in_flight_work_and_leaves_the_rest_queued(
+        self, make_bus: Any
+    ) -> None:
+        bus = await make_bus(prefetch=1)
+        started, release = asyncio.Event(), asyncio.Event()
+        first_run: list[str] = []
+
+        async def slow(event: NoteWritten) -> None:
+            first_run.append(event.note_id)
+            started.set()
+            await release.wait()
+
+        handle = await bus.subscribe(NoteWritten, slow, group="drain")
+        await bus.publish(note(1))
+        await started.wait()
+        await bus.publish(note(2))
+        stopping = asyncio.create_task(bus.unsubscribe(handle, drain_seconds=WAIT))
+        release.set()  # the in-flight delivery finishes and is acknowledged
+        await stopping
+        assert first_run == ["n1"]
+        later = Seen()
+
+        async def resume(event: NoteWritten) -> None:
+            await later.add(event.note_id)
+
+        await bus.subscribe(NoteWritten, resume, group="drain")
+        assert await later.wait_for(1) == ["n2"]  # n1 was acknowledged: not redelivered
+        assert later.items == ["n2"]
+
     # -- idempotent handling ----------------------------------------------------------------
     async def test_a_redelivered_message_is_acknowledged_without_running_again(
         self, make_bus: Any

@@ -88,6 +88,7 @@ class _Subscription:
         self._tag: str | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._last_by_key: dict[str, asyncio.Task[None]] = {}
+        self._taking = True
 
     async def start(self, consumer: Consumer, prefetch: int) -> None:
         transport = self._transport
@@ -96,9 +97,13 @@ class _Subscription:
         exchange = await self._channel.get_exchange(transport.exchange_name)
         name = transport.queue_name(self.topic, self.group)
         self._queue = await self._channel.declare_queue(name, durable=True)
+        transport.declared.add(name)
         await self._queue.bind(exchange, routing_key=self.topic)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
+            if not self._taking:  # arrived while cancelling: back to the queue
+                await message.nack(requeue=True)
+                return
             key = (message.headers or {}).get(KEY)
             before = self._last_by_key.get(str(key)) if key else None
 
@@ -129,6 +134,7 @@ class _Subscription:
         return forget
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
+        self._taking = False
         if self._queue is not None and self._tag is not None:
             with contextlib.suppress(AMQPError, RuntimeError):
                 await self._queue.cancel(self._tag)
@@ -158,7 +164,7 @@ class RabbitTransport:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._subscriptions: list[_Subscription] = []
-        self._declared: set[str] = set()
+        self.declared: set[str] = set()  # queues this transport declared
 
     def connection(self) -> AbstractRobustConnection:
         if self._connection is None:
@@ -190,6 +196,17 @@ class RabbitTransport:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+
+    async def delete_namespace(self, queues: Sequence[str] = ()) -> None:
+        """Delete the exchange, the dead-letter queue and the queues declared through this
+        transport (and ``queues``), with their messages: for tests and tooling."""
+        channel = await self.connection().channel()
+        for name in sorted({*self.declared, *queues, self.dead_queue}):
+            with contextlib.suppress(AMQPError):
+                await channel.queue_delete(name)
+        with contextlib.suppress(AMQPError):
+            await channel.exchange_delete(self.exchange_name)
+        await channel.close()
 
     async def ping(self) -> None:
         if self._connection is None or self._connection.is_closed or self._channel is None:
@@ -243,6 +260,7 @@ class RabbitTransport:
         assert self._channel is not None
         milliseconds = max(1, int(delay * 1000))
         name = f"{queue}.retry.{milliseconds}"
+        self.declared.add(name)
         await self._channel.declare_queue(
             name,
             durable=True,
