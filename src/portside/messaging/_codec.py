@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -41,13 +41,17 @@ class Codec:
         self._classes: dict[str, type] = {}
         self._adapters: dict[type, TypeAdapter[Any]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._names: dict[type, tuple[str, int]] = {}
 
     def register(self, cls: type) -> None:
+        if cls in self._names:
+            return
         name = message_name(cls)
         existing = self._classes.get(name)
         if existing is not None and existing is not cls:
             raise ValueError(f"two classes claim message name {name!r}: {existing} and {cls}")
         self._classes[name] = cls
+        self._names[cls] = (name, message_version(cls))
 
     def upcaster(self, name: str, from_version: int, fn: Upcaster) -> None:
         """``fn`` turns a version ``from_version`` payload of ``name`` into the next one."""
@@ -68,16 +72,19 @@ class Codec:
         reply_to: str | None = None,
     ) -> Envelope:
         cls = type(event)
-        self.register(cls)
+        known = self._names.get(cls)
+        if known is None:
+            self.register(cls)
+            known = self._names[cls]
         cause = current_causation.get()
         payload = self._adapter(cls).dump_python(event, mode="json")
         return Envelope(
-            type=message_name(cls),
-            version=message_version(cls),
+            type=known[0],
+            version=known[1],
             payload=payload,
             correlation_id=get_correlation_id()
             or (cause.correlation_id if cause else None)
-            or uuid.uuid4().hex,
+            or os.urandom(16).hex(),
             causation_id=cause.message_id if cause else None,
             traceparent=cause.traceparent if cause else None,
             key=key if key is not None else message_key(event),

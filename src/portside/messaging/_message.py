@@ -14,7 +14,7 @@ travels inside an :class:`Envelope` whose fields are the same on every broker.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,7 +78,7 @@ class Envelope:
     type: str
     version: int
     payload: Mapping[str, Any]
-    message_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    message_id: str = field(default_factory=lambda: os.urandom(16).hex())
     occurred_at: datetime = field(default_factory=_now)
     correlation_id: str | None = None
     causation_id: str | None = None

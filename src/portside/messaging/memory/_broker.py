@@ -40,7 +40,7 @@ class _Queue:
     async def put(self, message: _Message) -> None:
         async with self.changed:
             self.ready.append(message)
-            self.changed.notify_all()
+            self.changed.notify()  # one message: one worker (a blocked key re-notifies on done)
 
     async def take(self) -> _Message:
         """The oldest message whose key is not being handled (per-key ordering)."""
@@ -60,13 +60,14 @@ class _Queue:
             if message.key is not None:
                 self.busy_keys.discard(message.key)
             self.ready.appendleft(message)
-            self.changed.notify_all()
+            self.changed.notify()
 
     async def done(self, message: _Message) -> None:
         async with self.changed:
             if message.key is not None:
                 self.busy_keys.discard(message.key)
-            self.changed.notify_all()
+                if self.ready:
+                    self.changed.notify()  # a message of this key may be waiting
 
 
 class MemoryBroker:

@@ -241,7 +241,7 @@ class RabbitTransport:
             await self._exchange.publish(
                 self._message(body.encode(), headers, message_id=message_id), routing_key=topic
             )
-        except (AMQPError, OSError, RuntimeError) as exc:
+        except Exception as exc:
             raise _unavailable(exc) from exc
 
     async def subscribe(
