@@ -34,6 +34,7 @@ lint: $(STAMP) ## ruff, mypy --strict on src/, import-linter contracts
 bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 	$(BIN)/python benchmarks/di_bench.py
 	$(BIN)/python benchmarks/storage_bench.py
+	$(BIN)/python benchmarks/messaging_bench.py
 
 run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
 	$(BIN)/python examples/readme_tour.py
