@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 
 from portside.config import mask_url
 from portside.messaging._errors import BrokerUnavailable
+from portside.messaging._keyed import KeyedTasks
 from portside.messaging._transport import Consumer, DeadLetter
 
 __all__ = ["NatsTransport"]
@@ -82,8 +83,7 @@ class _Subscription:
         self.topic, self.group = topic, group
         self._transport = transport
         self._task: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._last_by_key: dict[str, asyncio.Task[None]] = {}
+        self._tasks = KeyedTasks()
         self._taking = True
 
     async def start(self, consumer: Consumer, prefetch: int) -> None:
@@ -106,9 +106,9 @@ class _Subscription:
         self, subscription: JetStreamContext.PullSubscription, consumer: Consumer, prefetch: int
     ) -> None:
         while self._taking:
-            room = prefetch - len(self._running)
+            room = prefetch - len(self._tasks)
             if room <= 0:
-                await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+                await self._tasks.one_done()
                 continue
             try:
                 messages = await subscription.fetch(batch=room, timeout=0.5)
@@ -122,11 +122,8 @@ class _Subscription:
 
     def _spawn(self, msg: Msg, consumer: Consumer) -> None:
         key = (msg.headers or {}).get(KEY)
-        before = self._last_by_key.get(key) if key else None
 
         async def handle() -> None:
-            if before is not None:  # one key at a time, in arrival order
-                await asyncio.wait({before})  # its outcome is its own; cancelling us still works
             delivery = _Delivery(self._transport, self.topic, self.group, msg)
             try:
                 await consumer(delivery)
@@ -134,19 +131,7 @@ class _Subscription:
                 if not delivery.settled:
                     await msg.nak()
 
-        task = asyncio.create_task(handle())
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-        if key:
-            self._last_by_key[key] = task
-            task.add_done_callback(self._forget(key))
-
-    def _forget(self, key: str) -> Callable[[asyncio.Task[None]], None]:
-        def forget(task: asyncio.Task[None]) -> None:
-            if self._last_by_key.get(key) is task:
-                del self._last_by_key[key]
-
-        return forget
+        self._tasks.spawn(key or None, handle)
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
         self._taking = False
@@ -154,10 +139,8 @@ class _Subscription:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=drain_seconds)
-        for task in list(self._running):
-            task.cancel()  # not acknowledged: JetStream redelivers after ack_wait
+        # What was not acknowledged, JetStream redelivers after ack_wait.
+        await self._tasks.drain(drain_seconds)
 
 
 class NatsTransport:

@@ -4,10 +4,9 @@ dead-letter back to the group's queue (no broker plugin), and a dead-letter queu
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from aiormq.exceptions import AMQPError
 
 from portside.config import mask_url
 from portside.messaging._errors import BrokerUnavailable
+from portside.messaging._keyed import KeyedTasks
 from portside.messaging._transport import Consumer, DeadLetter
 
 __all__ = ["RabbitTransport"]
@@ -86,8 +86,7 @@ class _Subscription:
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._last_by_key: dict[str, asyncio.Task[None]] = {}
+        self._tasks = KeyedTasks()
         self._taking = True
 
     async def start(self, consumer: Consumer, prefetch: int) -> None:
@@ -105,11 +104,8 @@ class _Subscription:
                 await message.nack(requeue=True)
                 return
             key = (message.headers or {}).get(KEY)
-            before = self._last_by_key.get(str(key)) if key else None
 
             async def handle() -> None:
-                if before is not None:  # one key at a time, in arrival order
-                    await asyncio.wait({before})  # its outcome is its own; cancelling us works
                 delivery = _Delivery(transport, self, name, message)
                 try:
                     await consumer(delivery)
@@ -117,21 +113,9 @@ class _Subscription:
                     if not delivery.settled:
                         await message.nack(requeue=True)
 
-            task = asyncio.create_task(handle())
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-            if key:
-                self._last_by_key[str(key)] = task
-                task.add_done_callback(self._forget(str(key)))
+            self._tasks.spawn(str(key) if key else None, handle)
 
         self._tag = await self._queue.consume(on_message)
-
-    def _forget(self, key: str) -> Callable[[asyncio.Task[None]], None]:
-        def forget(task: asyncio.Task[None]) -> None:
-            if self._last_by_key.get(key) is task:
-                del self._last_by_key[key]
-
-        return forget
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
         self._taking = False
@@ -139,10 +123,7 @@ class _Subscription:
             with contextlib.suppress(AMQPError, RuntimeError):
                 await self._queue.cancel(self._tag)
             self._tag = None
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=drain_seconds)
-        for task in list(self._running):
-            task.cancel()
+        await self._tasks.drain(drain_seconds)
         if self._channel is not None:
             with contextlib.suppress(AMQPError, RuntimeError):
                 await self._channel.close()  # what was not acknowledged is redelivered

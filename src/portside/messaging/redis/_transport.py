@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from portside.config import mask_url
 from portside.messaging._errors import BrokerUnavailable
+from portside.messaging._keyed import KeyedTasks
 from portside.messaging._transport import Consumer, DeadLetter
 
 __all__ = ["RedisTransport"]
@@ -85,8 +86,7 @@ class _Subscription:
         self.retry_stream = transport.retry_stream(topic, group)
         self.consumer = uuid.uuid4().hex[:12]
         self._task: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._last_by_key: dict[str, asyncio.Task[None]] = {}
+        self._tasks = KeyedTasks()
         self._taking = True
 
     async def start(self, consumer: Consumer, prefetch: int) -> None:
@@ -104,9 +104,9 @@ class _Subscription:
         claim_after = int(self.transport.claim_idle * 1000)
         last_claim = 0.0
         while self._taking:
-            room = prefetch - len(self._running)
+            room = prefetch - len(self._tasks)
             if room <= 0:
-                await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+                await self._tasks.one_done()
                 continue
             try:
                 if time.monotonic() - last_claim > self.transport.claim_idle / 2:
@@ -136,29 +136,12 @@ class _Subscription:
     def _spawn(
         self, stream: str, entry_id: str, fields: dict[str, str], consumer: Consumer
     ) -> None:
-        key = fields.get("key") or None
-        before = self._last_by_key.get(key) if key else None
-
         async def handle() -> None:
-            if before is not None:  # one key at a time, in arrival order
-                await asyncio.wait({before})  # its outcome is its own; cancelling us still works
             delivery = _Delivery(self, stream, entry_id, fields)
             with contextlib.suppress(Exception):  # unsettled: reclaimed after claim_idle
                 await consumer(delivery)
 
-        task = asyncio.create_task(handle())
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-        if key:
-            self._last_by_key[key] = task
-            task.add_done_callback(self._forget(key))
-
-    def _forget(self, key: str) -> Callable[[asyncio.Task[None]], None]:
-        def forget(task: asyncio.Task[None]) -> None:
-            if self._last_by_key.get(key) is task:
-                del self._last_by_key[key]
-
-        return forget
+        self._tasks.spawn(fields.get("key") or None, handle)
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
         self._taking = False
@@ -166,10 +149,7 @@ class _Subscription:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=drain_seconds)
-        for task in list(self._running):
-            task.cancel()
+        await self._tasks.drain(drain_seconds)
 
 
 class RedisTransport:

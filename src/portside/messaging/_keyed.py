@@ -1,0 +1,57 @@
+"""Handling deliveries concurrently while keeping one key's deliveries in arrival order.
+
+The broker transports share this: each delivery runs as a task; a delivery whose key is
+still being handled waits for the one before it (only for it to finish: its outcome is its
+own, and cancelling the waiter still works).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+__all__ = ["KeyedTasks"]
+
+
+class KeyedTasks:
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[None]] = set()
+        self._last_by_key: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.running)
+
+    def spawn(self, key: str | None, handle: Callable[[], Awaitable[None]]) -> None:
+        """Run ``handle()`` as a task, after the previous task of ``key`` has finished."""
+        before = self._last_by_key.get(key) if key else None
+
+        async def run() -> None:
+            if before is not None:
+                await asyncio.wait({before})
+            await handle()
+
+        task = asyncio.create_task(run())
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        if key:
+            self._last_by_key[key] = task
+            task.add_done_callback(self._forget(key))
+
+    def _forget(self, key: str) -> Callable[[asyncio.Task[None]], None]:
+        def forget(task: asyncio.Task[None]) -> None:
+            if self._last_by_key.get(key) is task:
+                del self._last_by_key[key]
+
+        return forget
+
+    async def one_done(self) -> None:
+        """Wait until at least one running task finishes."""
+        if self.running:
+            await asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the running tasks, then cancel what is left."""
+        if self.running:
+            await asyncio.wait(set(self.running), timeout=seconds)
+        for task in list(self.running):
+            task.cancel()
