@@ -110,8 +110,11 @@ class Bus:
             uow.stage(Outgoing(event, key, headers or {}))
             return
         envelope = self.codec.envelope(event, key=key, headers=headers)
+        await self._send(self.topic(envelope.type), envelope)
+
+    async def _send(self, topic: str, envelope: Envelope) -> None:
         await self.transport.publish(
-            self.topic(envelope.type), envelope.to_json(), key=envelope.key
+            topic, envelope.to_json(), key=envelope.key, message_id=envelope.message_id
         )
 
     async def request(
@@ -128,9 +131,7 @@ class Bus:
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._replies[envelope.message_id] = future
         try:
-            await self.transport.publish(
-                self.topic(envelope.type), envelope.to_json(), key=envelope.key
-            )
+            await self._send(self.topic(envelope.type), envelope)
             async with asyncio.timeout(timeout):
                 reply = await future
         except TimeoutError as exc:
@@ -235,7 +236,7 @@ class Bus:
                 result = await self._run(handle, event, envelope)
             if envelope.reply_to and result is not None:
                 reply = self.codec.envelope(result)
-                await self.transport.publish(envelope.reply_to, reply.to_json())
+                await self._send(envelope.reply_to, reply)
         except AlreadyProcessed:
             log.info("%s was already processed by %s", envelope.message_id, handle.group)
             self.stats["duplicate"] += 1

@@ -52,7 +52,9 @@ class OutboxRelay:
         sent = []
         try:
             for entry in claimed:
-                await self.transport.publish(entry.topic, entry.body, key=entry.key)
+                await self.transport.publish(
+                    entry.topic, entry.body, key=entry.key, message_id=entry.message_id
+                )
                 sent.append(entry)
         except Exception as exc:
             await self.outbox.mark_sent(sent)

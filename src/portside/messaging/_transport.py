@@ -70,8 +70,13 @@ class Transport(Protocol):
 
     async def close(self) -> None: ...
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
-        """Publish durably; return once the broker has it (publisher confirms)."""
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
+        """Publish durably; return once the broker has it (publisher confirms).
+
+        ``message_id`` is the envelope's id, for brokers that record or de-duplicate by it.
+        """
         ...
 
     async def subscribe(

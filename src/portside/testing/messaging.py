@@ -468,11 +468,13 @@ class Outage:
         self.down = True
         self.refused = asyncio.Event()
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
         if self.down:
             self.refused.set()
             raise BrokerUnavailable("the broker is down (simulated outage)")
-        await self.transport.publish(topic, body, key=key)
+        await self.transport.publish(topic, body, key=key, message_id=message_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)

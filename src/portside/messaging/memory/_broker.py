@@ -206,7 +206,9 @@ class MemoryTransport:
     async def ping(self) -> None:
         self.broker.check()
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
         self.broker.check()
         for (queue_topic, group), queue in list(self.broker.queues.items()):
             if queue_topic == topic:

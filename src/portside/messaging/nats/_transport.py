@@ -205,14 +205,12 @@ class NatsTransport:
         except (NatsError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
         headers: dict[str, str] = {}
         if key is not None:
             headers[KEY] = key
-        try:
-            message_id = json.loads(body).get("message_id")
-        except (ValueError, AttributeError):
-            message_id = None
         if message_id:
             headers["Nats-Msg-Id"] = str(message_id)  # JetStream drops duplicates of it
         try:

@@ -208,16 +208,14 @@ class RabbitTransport:
             message_id=message_id,
         )
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
         if self._exchange is None:
             raise BrokerUnavailable("the RabbitMQ transport is not started")
         headers: dict[str, Any] = {TOPIC: topic}
         if key is not None:
             headers[KEY] = key
-        try:
-            message_id = json.loads(body).get("message_id")
-        except (ValueError, AttributeError):
-            message_id = None
         try:
             await self._exchange.publish(
                 self._message(body.encode(), headers, message_id=message_id), routing_key=topic

@@ -213,7 +213,9 @@ class RedisTransport:
         except _DOWN as exc:
             raise _unavailable(exc) from exc
 
-    async def publish(self, topic: str, body: str, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
         try:
             await self.client.xadd(
                 self.topic_stream(topic),
