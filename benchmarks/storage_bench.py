@@ -49,17 +49,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
     insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -68,7 +60,8 @@ from portside.storage.redis._uow import RedisUnitOfWork
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._provider import create_tables
-from portside.storage.sql._uow import SqlRepository, SqlUnitOfWork
+from portside.storage.sql._uow import SqlUnitOfWork
+from portside.testing.sql import SqlNotes, app_tables, notes_table
 from portside.testing.storage import DocumentNotes, Note
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -95,62 +88,6 @@ OPERATIONS = {
     "insert": "insert one note + commit (one unit of work each)",
     "read": "read one note by id (one unit of work / connection checkout each)",
 }
-
-# -- the repository under test (as in tests/storage/test_sql.py) ---------------------------
-
-app_tables = MetaData()
-notes_table = Table(
-    "contract_notes",
-    app_tables,
-    Column("id", String(64), primary_key=True),
-    Column("title", String(191), nullable=False, unique=True),
-    Column("body", Text, nullable=False),
-    Column("tag", String(64), nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-)
-
-
-class SqlNotes(SqlRepository[Note]):
-    """The note port written with SQLAlchemy Core against the service's own table."""
-
-    def _note(self, row: Any) -> Note:
-        note = Note(row.id, row.title, row.body, row.tag)
-        note.version = row.version
-        return note
-
-    async def _load(self, aggregate_id: Any) -> Note | None:
-        row = (
-            await self.execute(select(notes_table).where(notes_table.c.id == aggregate_id))
-        ).first()
-        return None if row is None else self._note(row)
-
-    async def _insert(self, aggregate: Note) -> None:
-        values = {
-            "id": aggregate.id,
-            "title": aggregate.title,
-            "body": aggregate.body,
-            "tag": aggregate.tag,
-            "version": 1,
-        }
-        await self.execute(insert(notes_table).values(**values))
-
-    async def _update(self, aggregate: Note, expected: int) -> None:
-        statement = (
-            update(notes_table)
-            .where(notes_table.c.id == aggregate.id, notes_table.c.version == expected)
-            .values(
-                title=aggregate.title, body=aggregate.body, tag=aggregate.tag, version=expected + 1
-            )
-        )
-        if (await self.execute(statement)).rowcount != 1:
-            raise ConcurrencyError(f"note {aggregate.id!r} changed since it was loaded")
-
-    async def _delete(self, aggregate: Note, expected: int) -> None:
-        statement = delete(notes_table).where(
-            notes_table.c.id == aggregate.id, notes_table.c.version == expected
-        )
-        if (await self.execute(statement)).rowcount != 1:
-            raise ConcurrencyError(f"note {aggregate.id!r} changed since it was loaded")
 
 
 def note_values(number: int) -> dict[str, Any]:
