@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := dev,bench,sqlite,postgres,mysql,migrations,redis,rabbitmq,nats
+EXTRAS := dev,bench,sqlite,postgres,mysql,migrations,redis,rabbitmq,nats,http,grpc
 
 .DEFAULT_GOAL := help
 .PHONY: help install test lint bench run clean

@@ -1,0 +1,89 @@
+"""The FastAPI application a service serves: its routes, the health routes, problem+json
+errors and the per-request middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from portside.di import ServiceProvider
+from portside.errors import Invalid
+from portside.host import Host, ShuttingDown
+from portside.storage import StorageError
+
+from ._middleware import PortsideMiddleware
+from ._problems import PayloadTooLarge, handle_exception
+from ._routes import Routes
+from ._settings import HttpSettings
+
+__all__ = ["HEALTH_LIVE", "HEALTH_READY", "build_app"]
+
+HEALTH_LIVE = "/health/live"
+HEALTH_READY = "/health/ready"
+
+#: Exceptions answered by :func:`handle_exception` inside the app; anything else reaches
+#: the middleware, which answers 500 with an opaque id.
+_HANDLED: tuple[type[Exception], ...] = (
+    RequestValidationError,
+    HTTPException,
+    ValidationError,
+    Invalid,
+    StorageError,
+    ShuttingDown,
+    PayloadTooLarge,
+)
+
+
+def build_app(
+    routes: Iterable[Routes],
+    *,
+    provider: ServiceProvider,
+    host: Host | None = None,
+    settings: HttpSettings | None = None,
+    title: str = "portside service",
+    version: str = "0.1.0",
+) -> FastAPI:
+    """A FastAPI app serving ``routes``, each request in its own scope of ``provider``.
+
+    With a ``host``, ``/health/live`` and ``/health/ready`` report its health model
+    (ready is 503 while starting, failing a check or shutting down), and requests are
+    tracked as in-flight work so shutdown drains them.
+    """
+    settings = settings or HttpSettings()
+    app = FastAPI(
+        title=title,
+        version=version,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+    )
+    for exc_type in _HANDLED:
+        app.add_exception_handler(exc_type, handle_exception)
+    bypass: list[str] = []
+    if host is not None:
+        _add_health(app, host)
+        bypass = [HEALTH_LIVE, HEALTH_READY]
+    for declared in routes:
+        app.include_router(declared.router, prefix=declared.prefix, tags=list(declared.tags))
+    app.add_middleware(
+        PortsideMiddleware, provider=provider, host=host, settings=settings, bypass=bypass
+    )
+    return app
+
+
+def _add_health(app: FastAPI, host: Host) -> None:
+    async def live(request: Request) -> JSONResponse:
+        report = host.liveness()
+        return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
+
+    async def ready(request: Request) -> JSONResponse:
+        report = await host.readiness()
+        return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
+
+    app.add_api_route(HEALTH_LIVE, live, methods=["GET"], tags=["health"], summary="Liveness")
+    app.add_api_route(HEALTH_READY, ready, methods=["GET"], tags=["health"], summary="Readiness")

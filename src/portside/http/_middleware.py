@@ -1,0 +1,169 @@
+"""The ASGI middleware every request passes through, outermost after Starlette's own.
+
+Per request, in order: the correlation id (``X-Correlation-ID``, else the trace id of
+``traceparent``, else a new one) is bound for logging and echoed in the response; a body
+over the size limit is refused with 413; the host tracks the request as in-flight work (a
+request that arrives while the service shuts down is refused with 503 and
+``Connection: close``); a DI scope is opened for it and closed after the response, even
+when the handler failed; the request runs within the time limit (504 beyond it). An
+exception no handler answered becomes a 500 problem with an opaque id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Collection
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portside._failures import classify
+from portside.di import ServiceProvider
+from portside.host import Host, ShuttingDown
+from portside.observability import new_correlation_id, reset_correlation_id, set_correlation_id
+
+from ._inject import SCOPE_KEY
+from ._problems import PayloadTooLarge, failure_response, problem
+from ._settings import HttpSettings
+
+__all__ = ["CORRELATION_HEADER", "PortsideMiddleware", "correlation_id_from"]
+
+log = logging.getLogger("portside.http")
+
+CORRELATION_HEADER = "x-correlation-id"
+_HEADER = CORRELATION_HEADER.encode()
+_SAFE_ID = re.compile(rb"^[A-Za-z0-9._:/+=-]{1,128}$")
+_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def correlation_id_from(headers: Collection[tuple[bytes, bytes]]) -> str:
+    """The caller's correlation id, the trace id of its ``traceparent``, or a new id.
+
+    An id with unexpected characters or over 128 characters is replaced, so that what a
+    caller sends cannot forge log lines.
+    """
+    traceparent = None
+    for name, value in headers:
+        if name == _HEADER and _SAFE_ID.match(value):
+            return value.decode()
+        if name == b"traceparent":
+            traceparent = _TRACEPARENT.match(value.strip())
+    if traceparent is not None and traceparent.group(1) != b"0" * 32:
+        return traceparent.group(1).decode()
+    return new_correlation_id()
+
+
+class PortsideMiddleware:
+    """See the module docstring; ``bypass`` lists paths served without a DI scope or
+    in-flight tracking (the health routes, which must answer while shutting down)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        provider: ServiceProvider,
+        host: Host | None,
+        settings: HttpSettings,
+        bypass: Collection[str] = (),
+    ) -> None:
+        self.app = app
+        self.provider = provider
+        self.host = host
+        self.max_body = settings.max_body_bytes
+        self.timeout = settings.request_timeout
+        self.bypass = frozenset(bypass)
+        self.wants_request = provider.accepts_context(Request)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = correlation_id_from(scope["headers"])
+        token = set_correlation_id(correlation_id)
+        echoed = (_HEADER, correlation_id.encode())
+        started = False
+
+        async def send_echoing(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", ()), echoed]}
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, send_echoing)
+        except TimeoutError:
+            log.warning("%s %s exceeded %g s", scope["method"], scope["path"], self.timeout)
+            if started:
+                raise
+            detail = f"the request took longer than {self.timeout:g} s"
+            await problem(504, detail, instance=scope["path"])(scope, receive, send_echoing)
+        except ShuttingDown as exc:
+            await failure_response(classify(exc), instance=scope["path"])(
+                scope, receive, send_echoing
+            )
+        except Exception as exc:
+            if started:
+                raise
+            failure = classify(exc, where=f"{scope['method']} {scope['path']}")
+            await failure_response(failure, instance=scope["path"])(scope, receive, send_echoing)
+        finally:
+            reset_correlation_id(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = _content_length(scope["headers"])
+        if length is not None and length > self.max_body:
+            await _too_large(self.max_body, scope["path"])(scope, receive, send)
+            return
+        receive = _limited(receive, self.max_body)
+        if scope["path"] in self.bypass:
+            await self.app(scope, receive, send)
+            return
+        if self.host is None:
+            await self._in_scope(scope, receive, send)
+            return
+        async with self.host.work():
+            await self._in_scope(scope, receive, send)
+
+    async def _in_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
+        context: dict[Any, Any] | None = (
+            {Request: Request(scope, receive)} if self.wants_request else None
+        )
+        async with self.provider.create_scope(context=context) as di_scope:
+            scope[SCOPE_KEY] = di_scope
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, receive, send)
+
+
+def _content_length(headers: Collection[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(limit: int, path: str) -> Any:
+    return problem(413, f"the request body is larger than {limit} bytes", instance=path)
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`PayloadTooLarge` once the body passes ``limit``
+    (for bodies sent without a Content-Length, or with a false one)."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(limit)
+        return message
+
+    return receive_limited
