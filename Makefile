@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := dev,bench,sqlite,postgres,mysql,migrations,redis,rabbitmq,nats,http,grpc
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint bench run clean
+.PHONY: help install test lint bench run protos clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 
 run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
 	$(BIN)/python examples/readme_tour.py
+
+protos: $(STAMP) ## regenerate the examples' gRPC code (and .pyi stubs) from their .proto files
+	$(BIN)/python -m grpc_tools.protoc -I examples --python_out=examples \
+		--grpc_python_out=examples --mypy_out=examples \
+		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
+		examples/users/contract/proto/users.proto
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

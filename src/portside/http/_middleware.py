@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Collection
 from typing import Any
 
@@ -23,7 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from portside._failures import classify
 from portside.di import ServiceProvider
 from portside.host import Host, ShuttingDown
-from portside.observability import new_correlation_id, reset_correlation_id, set_correlation_id
+from portside.observability import (
+    incoming_correlation_id,
+    reset_correlation_id,
+    set_correlation_id,
+)
 
 from ._inject import SCOPE_KEY
 from ._problems import PayloadTooLarge, failure_response, problem
@@ -35,25 +38,18 @@ log = logging.getLogger("portside.http")
 
 CORRELATION_HEADER = "x-correlation-id"
 _HEADER = CORRELATION_HEADER.encode()
-_SAFE_ID = re.compile(rb"^[A-Za-z0-9._:/+=-]{1,128}$")
-_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 def correlation_id_from(headers: Collection[tuple[bytes, bytes]]) -> str:
-    """The caller's correlation id, the trace id of its ``traceparent``, or a new id.
-
-    An id with unexpected characters or over 128 characters is replaced, so that what a
-    caller sends cannot forge log lines.
-    """
-    traceparent = None
+    """The caller's ``X-Correlation-ID``, the trace id of its ``traceparent``, or a new id
+    (see :func:`portside.observability.incoming_correlation_id`)."""
+    given = traceparent = None
     for name, value in headers:
-        if name == _HEADER and _SAFE_ID.match(value):
-            return value.decode()
-        if name == b"traceparent":
-            traceparent = _TRACEPARENT.match(value.strip())
-    if traceparent is not None and traceparent.group(1) != b"0" * 32:
-        return traceparent.group(1).decode()
-    return new_correlation_id()
+        if name == _HEADER:
+            given = value.decode("latin-1")
+        elif name == b"traceparent":
+            traceparent = value.decode("latin-1")
+    return incoming_correlation_id(given, traceparent)
 
 
 class PortsideMiddleware:

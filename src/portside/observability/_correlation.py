@@ -8,6 +8,7 @@ a value bound inside one task is never seen by another.
 from __future__ import annotations
 
 import contextvars
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ __all__ = [
     "bind_service_name",
     "get_correlation_id",
     "get_service_name",
+    "incoming_correlation_id",
     "new_correlation_id",
     "reset_correlation_id",
     "reset_service_name",
@@ -51,6 +53,26 @@ def reset_correlation_id(token: contextvars.Token[str | None]) -> None:
 def new_correlation_id() -> str:
     """Return a fresh random correlation id (32 lowercase hexadecimal characters)."""
     return uuid.uuid4().hex
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def incoming_correlation_id(given: str | None, traceparent: str | None = None) -> str:
+    """The correlation id of an incoming request or call: the caller's own id, else the
+    trace id of its W3C ``traceparent``, else a new id.
+
+    An id with characters outside ``[A-Za-z0-9._:/+=-]`` or over 128 characters is
+    ignored, so that what a caller sends cannot forge log lines.
+    """
+    if given is not None and _SAFE_ID.match(given):
+        return given
+    if traceparent is not None:
+        match = _TRACEPARENT.match(traceparent.strip())
+        if match is not None and match.group(1) != "0" * 32:
+            return match.group(1)
+    return new_correlation_id()
 
 
 @contextmanager

@@ -1,0 +1,179 @@
+"""What every call to a servicer passes through, as a ``grpc.aio`` server interceptor.
+
+Per call, in order: the service name and the correlation id (``x-correlation-id``, else
+the trace id of ``traceparent``, else a new one) are bound for logging, and the id is sent
+back in the initial metadata; the host tracks the call as in-flight work (a call that
+arrives while the service shuts down is refused with UNAVAILABLE); a DI scope is opened,
+the servicer is resolved from it and its method runs within ``call_timeout``
+(DEADLINE_EXCEEDED beyond it); the scope closes, running its clean-up even when the method
+failed; an exception becomes a status through the classification HTTP shares.
+
+Calls to services that were not declared with :class:`GrpcService` (health, reflection)
+pass through untouched: they must answer while the service shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import grpc
+
+from portside._failures import classify
+from portside.di import ServiceProvider
+from portside.host import Host
+from portside.observability import bind_correlation_id, bind_service_name
+
+from ._metadata import CORRELATION_KEY, correlation_id_from
+from ._status import failure_status
+
+__all__ = ["ScopedCalls"]
+
+log = logging.getLogger("portside.grpc")
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+MakeHandler = Callable[..., grpc.RpcMethodHandler]
+# grpc's handler factories are unannotated; these names give them their documented type.
+_unary_unary: MakeHandler = grpc.unary_unary_rpc_method_handler
+_unary_stream: MakeHandler = grpc.unary_stream_rpc_method_handler
+_stream_unary: MakeHandler = grpc.stream_unary_rpc_method_handler
+_stream_stream: MakeHandler = grpc.stream_stream_rpc_method_handler
+
+
+class _Handler(Protocol):
+    """The attributes grpc documents on a method handler (its abstract class declares none):
+    the (de)serialisers, and the behaviour under the name of the method's kind."""
+
+    request_deserializer: Callable[[bytes], Any] | None
+    response_serializer: Callable[[Any], bytes] | None
+    unary_unary: Callable[..., Any] | None
+    unary_stream: Callable[..., Any] | None
+    stream_unary: Callable[..., Any] | None
+    stream_stream: Callable[..., Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    servicer: type
+    rpc: str
+    method: str  # "/package.Service/Rpc", for logs
+
+
+class ScopedCalls(grpc.aio.ServerInterceptor):
+    """Runs each call of a declared service on a servicer resolved from its own DI scope.
+
+    ``servicers`` maps fully-qualified service names to servicer classes; it is read when
+    a method is first called, so the server can fill it while it registers the services.
+    """
+
+    def __init__(
+        self,
+        servicers: Mapping[str, type],
+        *,
+        provider: ServiceProvider,
+        host: Host,
+        service: str,
+        call_timeout: float,
+    ) -> None:
+        self.servicers = servicers
+        self.provider = provider
+        self.host = host
+        self.service = service
+        self.call_timeout = call_timeout
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = str(handler_call_details.method)
+        wrapped = self._wrapped.get(method)  # a method's handler never changes: wrap it once
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
+        name, _, rpc = method.lstrip("/").partition("/")
+        servicer = self.servicers.get(name)
+        if servicer is None or handler is None:  # not ours, or no such method
+            return handler
+        wrapped = self._wrapped[method] = self._wrap(handler, _Target(servicer, rpc, method))
+        return wrapped
+
+    def _wrap(self, method: grpc.RpcMethodHandler, target: _Target) -> grpc.RpcMethodHandler:
+        """The same method (same (de)serialisers) with a behaviour that runs it in a scope.
+
+        The behaviour receives the request, or the request iterator of a client stream, and
+        hands it to the servicer's method unchanged.
+        """
+        handler = cast("_Handler", method)
+        codecs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None or handler.stream_unary is not None:
+
+            async def one_response(argument: Any, context: Context) -> Any:
+                return await self._run(target, argument, context, stream=False)
+
+            make = _unary_unary if handler.unary_unary is not None else _stream_unary
+            return make(one_response, **codecs)
+
+        # A coroutine, not an async generator, that writes the responses: so the whole
+        # stream runs inside the scope, the in-flight tracking and the time limit.
+        async def responses(argument: Any, context: Context) -> None:
+            await self._run(target, argument, context, stream=True)
+
+        make = _unary_stream if handler.unary_stream is not None else _stream_stream
+        return make(responses, **codecs)
+
+    async def _run(self, target: _Target, argument: Any, context: Context, *, stream: bool) -> Any:
+        metadata = context.invocation_metadata() or ()
+        correlation = correlation_id_from((str(k), v) for k, v in metadata)
+        with bind_service_name(self.service), bind_correlation_id(correlation):
+            await context.send_initial_metadata(((CORRELATION_KEY, correlation),))
+            limit = asyncio.timeout(self.call_timeout)
+            try:
+                # The scope is outside the time limit: its clean-up always runs to the end.
+                async with self.host.work(), self.provider.create_scope() as scope, limit:
+                    servicer: Any = await scope.aget(target.servicer)
+                    result = getattr(servicer, target.rpc)(argument, context)
+                    if stream:
+                        await _respond(result, context)
+                        return None
+                    return await result if inspect.isawaitable(result) else result
+            except grpc.aio.AbortError:  # the servicer chose its status
+                raise
+            except TimeoutError as exc:
+                if limit.expired():
+                    log.warning(
+                        "%s took longer than %g s; cancelled", target.method, self.call_timeout
+                    )
+                    await context.abort(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"the call took longer than the server allows ({self.call_timeout:g} s)",
+                    )
+                await context.abort_with_status(failure_status(classify(exc, where=target.method)))
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+                await context.abort_with_status(failure_status(classify(exc, where=target.method)))
+
+
+async def _respond(result: Any, context: Context) -> None:
+    """Write a streaming method's responses: it may be an async generator, a coroutine that
+    writes with ``context.write`` itself, or a plain iterable."""
+    if isinstance(result, AsyncIterable):
+        try:
+            async for response in result:
+                await context.write(response)
+        finally:
+            if inspect.isasyncgen(result):  # its clean-up runs now, not when collected
+                await result.aclose()
+    elif inspect.isawaitable(result):
+        await result
+    elif isinstance(result, Iterable):
+        for response in result:
+            await context.write(response)

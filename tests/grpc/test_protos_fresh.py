@@ -1,0 +1,39 @@
+"""The generated code of the examples' protos is committed; it must match its .proto."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTO = "examples/users/contract/proto/users.proto"
+GENERATED = ("users_pb2.py", "users_pb2.pyi", "users_pb2_grpc.py")
+
+
+def test_the_generated_users_code_matches_users_proto(tmp_path: Path) -> None:
+    plugin = Path(sys.executable).parent / "protoc-gen-mypy"
+    # The command of `make protos`, writing into tmp_path instead of examples/.
+    command = [
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        "-I",
+        "examples",
+        f"--python_out={tmp_path}",
+        f"--grpc_python_out={tmp_path}",
+        f"--mypy_out={tmp_path}",
+        f"--plugin=protoc-gen-mypy={plugin}",
+        PROTO,
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    fresh_dir = tmp_path / "users" / "contract" / "proto"
+    committed_dir = ROOT / "examples" / "users" / "contract" / "proto"
+    stale = [
+        name
+        for name in GENERATED
+        if not (committed_dir / name).is_file()
+        or (committed_dir / name).read_bytes() != (fresh_dir / name).read_bytes()
+    ]
+    assert not stale, f"{', '.join(stale)} do not match {PROTO}: run `make protos`"
