@@ -350,6 +350,11 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert spec["info"]["title"] == "items"
     assert {"/items", "/health/live", "/health/ready"} <= set(spec["paths"])
+    responses = spec["paths"]["/items"]["post"]["responses"]
+    assert {"201", "400", "413", "422", "500", "503", "504"} <= set(responses)
+    problem = {"$ref": "#/components/schemas/Problem"}
+    assert responses["422"]["content"] == {PROBLEM_JSON: {"schema": problem}}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
     assert (await client.get("/docs")).status_code == 200
 
 

@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
 from ._app import HEALTH_LIVE, HEALTH_READY, build_app
 from ._inject import Inject, request_scope
 from ._middleware import CORRELATION_HEADER, correlation_id_from
+from ._openapi import problem_responses
 from ._problems import PROBLEM_JSON, problem
 from ._routes import Routes
 from ._server import HttpServer
@@ -44,5 +45,6 @@ __all__ = [
     "build_app",
     "correlation_id_from",
     "problem",
+    "problem_responses",
     "request_scope",
 ]

@@ -18,6 +18,7 @@ from portside.host import Host, ShuttingDown
 from portside.storage import StorageError
 
 from ._middleware import PortsideMiddleware
+from ._openapi import install as install_openapi
 from ._problems import PayloadTooLarge, handle_exception
 from ._routes import Routes
 from ._settings import HttpSettings
@@ -70,6 +71,7 @@ def build_app(
         bypass = [HEALTH_LIVE, HEALTH_READY]
     for declared in routes:
         app.include_router(declared.router, prefix=declared.prefix, tags=list(declared.tags))
+    install_openapi(app)
     app.add_middleware(
         PortsideMiddleware, provider=provider, host=host, settings=settings, bypass=bypass
     )
@@ -85,5 +87,20 @@ def _add_health(app: FastAPI, host: Host) -> None:
         report = await host.readiness()
         return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
-    app.add_api_route(HEALTH_LIVE, live, methods=["GET"], tags=["health"], summary="Liveness")
-    app.add_api_route(HEALTH_READY, ready, methods=["GET"], tags=["health"], summary="Readiness")
+    report = {"description": "the health report", "content": {"application/json": {}}}
+    app.add_api_route(
+        HEALTH_LIVE,
+        live,
+        methods=["GET"],
+        tags=["health"],
+        summary="Liveness: the process is alive (never checks dependencies)",
+        responses={200: report, 503: report},
+    )
+    app.add_api_route(
+        HEALTH_READY,
+        ready,
+        methods=["GET"],
+        tags=["health"],
+        summary="Readiness: running, and every health check passes",
+        responses={200: report, 503: report},
+    )
