@@ -24,9 +24,9 @@ install: $(STAMP) ## create .venv and install portside with every extra and the 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy --strict on src/, import-linter contracts
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(STAMP) ## ruff, mypy --strict on src/ and examples/, import-linter contracts
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/mypy tests/typing
 	$(BIN)/lint-imports
@@ -41,8 +41,9 @@ run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
 
 protos: $(STAMP) ## regenerate the examples' gRPC code (and .pyi stubs) from their .proto files
 	$(BIN)/python -m grpc_tools.protoc -I examples --python_out=examples \
-		--grpc_python_out=examples --mypy_out=examples \
+		--grpc_python_out=examples --mypy_out=examples --mypy_grpc_out=examples \
 		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
+		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
 		examples/users/contract/proto/users.proto
 
 clean: ## remove the virtualenv and caches

@@ -6,11 +6,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO = "examples/users/contract/proto/users.proto"
-GENERATED = ("users_pb2.py", "users_pb2.pyi", "users_pb2_grpc.py")
+GENERATED = ("users_pb2.py", "users_pb2.pyi", "users_pb2_grpc.py", "users_pb2_grpc.pyi")
 
 
 def test_the_generated_users_code_matches_users_proto(tmp_path: Path) -> None:
-    plugin = Path(sys.executable).parent / "protoc-gen-mypy"
+    bin_dir = Path(sys.executable).parent
     # The command of `make protos`, writing into tmp_path instead of examples/.
     command = [
         sys.executable,
@@ -21,7 +21,9 @@ def test_the_generated_users_code_matches_users_proto(tmp_path: Path) -> None:
         f"--python_out={tmp_path}",
         f"--grpc_python_out={tmp_path}",
         f"--mypy_out={tmp_path}",
-        f"--plugin=protoc-gen-mypy={plugin}",
+        f"--mypy_grpc_out={tmp_path}",
+        f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
         PROTO,
     ]
     done = subprocess.run(

@@ -1,0 +1,1 @@
+"""The users reference service: registration of users, with courses to enrol in."""

@@ -1,0 +1,93 @@
+"""The users service's gRPC entry adapter: ``users.v1.UserService`` over the use cases.
+
+The servicer is built per call in the call's DI scope, so each call has its own unit of
+work. Errors come from portside's interceptor: an invalid field is INVALID_ARGUMENT with
+``google.rpc.BadRequest`` violations, an unknown user NOT_FOUND, a taken name
+ALREADY_EXISTS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.empty_pb2 import Empty
+
+from portside.errors import Invalid
+from portside.grpc import GrpcService
+from users.application import (
+    GetUser,
+    ListCourses,
+    ListUsers,
+    ModifyUser,
+    RegisterUser,
+    UnregisterUser,
+)
+from users.contract.convert import course_to_pb, user_to_pb
+from users.contract.proto import users_pb2 as pb
+from users.contract.proto import users_pb2_grpc
+
+from .http import course_dto, user_dto
+
+__all__ = ["UserServicer", "grpc_service"]
+
+Context = Any  # grpc.aio.ServicerContext; unused by these methods
+
+
+class UserServicer(users_pb2_grpc.UserServiceServicer):
+    def __init__(
+        self,
+        *,
+        register: RegisterUser,
+        get: GetUser,
+        list_users: ListUsers,
+        modify: ModifyUser,
+        unregister: UnregisterUser,
+        list_courses: ListCourses,
+    ) -> None:
+        self.register, self.get, self.list_users = register, get, list_users
+        self.modify, self.unregister, self.list_courses = modify, unregister, list_courses
+
+    async def RegisterUser(self, request: pb.RegisterUserRequest, context: Context) -> pb.User:  # noqa: N802 - the RPC's name
+        department = request.department if request.HasField("department") else None
+        return user_to_pb(user_dto(await self.register(request.name, department)))
+
+    async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.User:  # noqa: N802
+        return user_to_pb(user_dto(await self.get(request.id)))
+
+    async def ListUsers(  # noqa: N802
+        self, request: pb.ListUsersRequest, context: Context
+    ) -> pb.ListUsersResponse:
+        page = await self.list_users(request.limit or None, request.cursor or None)
+        return pb.ListUsersResponse(
+            items=[user_to_pb(user_dto(u)) for u in page.items],
+            next_cursor=page.next_cursor or "",
+        )
+
+    async def ModifyUser(self, request: pb.ModifyUserRequest, context: Context) -> pb.User:  # noqa: N802
+        department = request.department if request.HasField("department") else None
+        return user_to_pb(user_dto(await self.modify(request.id, request.name, department)))
+
+    async def UnregisterUser(  # noqa: N802
+        self, request: pb.UnregisterUserRequest, context: Context
+    ) -> Empty:
+        target = request.WhichOneof("target")
+        if target == "id":
+            await self.unregister.by_id(request.id)
+        elif target == "name":
+            await self.unregister.by_name(request.name)
+        else:
+            raise Invalid.field("target", "set either id or name")
+        return Empty()
+
+    async def ListCourses(  # noqa: N802
+        self, request: pb.ListCoursesRequest, context: Context
+    ) -> pb.ListCoursesResponse:
+        courses = await self.list_courses()
+        return pb.ListCoursesResponse(items=[course_to_pb(course_dto(c)) for c in courses])
+
+
+def grpc_service() -> GrpcService:
+    """The declaration the composition root registers."""
+    return GrpcService(
+        users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, name="users.v1.UserService"
+    )

@@ -1,0 +1,1 @@
+"""The users service's contract: wire types (DTOs) and typed clients."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the users service's tables (``portside db upgrade``)."""
