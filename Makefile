@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := dev,bench,sqlite,postgres,mysql,migrations,redis,rabbitmq,nats,http,grpc
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint bench run protos clean
+.PHONY: help install test lint bench run tour protos clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,7 +36,14 @@ bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 	$(BIN)/python benchmarks/storage_bench.py
 	$(BIN)/python benchmarks/messaging_bench.py
 
-run: $(STAMP) ## start the demo on embedded defaults (for now: the README tour)
+USERS_CONFIG := examples/users/portside.toml
+
+run: $(STAMP) ## start the users service: SQLite in ./var, HTTP :8000, gRPC :50051 (Ctrl-C stops)
+	@mkdir -p var
+	$(BIN)/portside db upgrade --config $(USERS_CONFIG)
+	$(BIN)/portside run --config $(USERS_CONFIG)
+
+tour: $(STAMP) ## run the README's python examples as one program
 	$(BIN)/python examples/readme_tour.py
 
 protos: $(STAMP) ## regenerate the examples' gRPC code (and .pyi stubs) from their .proto files
@@ -47,4 +54,4 @@ protos: $(STAMP) ## regenerate the examples' gRPC code (and .pyi stubs) from the
 		examples/users/contract/proto/users.proto
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var

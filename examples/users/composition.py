@@ -158,9 +158,11 @@ def users_module() -> Module:
 def http_module() -> Module:
     """REST on ``[http]`` (FastAPI, uvicorn)."""
     from portside.http import Routes
-    from users.adapters.http import http_routes
+    from users.adapters.http import FirstRequestHint, http_routes
 
-    return Module("users.http").add_singleton(Routes, instance=http_routes())
+    module = Module("users.http").add_singleton(Routes, instance=http_routes())
+    module.add_singleton(Startup, FirstRequestHint)
+    return module
 
 
 def grpc_module() -> Module:

@@ -7,12 +7,14 @@ field 422, an unknown user 404, a taken name 409.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from portside.http import Inject, Routes, problem_responses
+from portside.host import Lifecycle, Startup
+from portside.http import HttpServer, Inject, Routes, problem_responses
 from users.application import (
     MAX_PAGE,
     GetUser,
@@ -25,7 +27,9 @@ from users.application import (
 from users.contract import dtos
 from users.domain import Course, User
 
-__all__ = ["CourseList", "course_dto", "http_routes", "router", "user_dto"]
+__all__ = ["CourseList", "FirstRequestHint", "course_dto", "http_routes", "router", "user_dto"]
+
+log = logging.getLogger("users")
 
 router = APIRouter(tags=["users"])
 
@@ -101,3 +105,22 @@ async def list_courses(list_courses: Inject[ListCourses]) -> CourseList:
 def http_routes() -> Routes:
     """The declaration the composition root registers: ``Routes(router)``."""
     return Routes(router)
+
+
+class FirstRequestHint(Startup):
+    """Logs a first request to try, once the HTTP server listens (its start hook runs
+    after the server's, because this component is built after it)."""
+
+    def __init__(self, server: HttpServer, lifecycle: Lifecycle) -> None:
+        self.server = server
+        lifecycle.on_start(self.show, name="users: first request hint")
+
+    async def show(self) -> None:
+        body = '{"name": "Ada Lovelace", "department": "R&D"}'
+        log.info(
+            "try: curl -si %s/users -H 'content-type: application/json' -d '%s'  "
+            "(API docs: %s/docs)",
+            self.server.url,
+            body,
+            self.server.url,
+        )
