@@ -32,7 +32,7 @@ __all__ = ["ServiceProcess", "StartTimeout"]
 _READY = re.compile(r" ready in \d+ ms · .* · (?P<addresses>.+)$")
 
 
-class StartTimeout(AssertionError):
+class StartTimeout(AssertionError):  # noqa: N818 - reads as what happened
     """The service did not report ready in time (or exited); the message holds its output."""
 
 

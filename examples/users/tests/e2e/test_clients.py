@@ -140,7 +140,7 @@ async def test_the_same_users_over_grpc(users_process: ServiceProcess) -> None:
 
 async def test_grpc_health_and_correlation_metadata(users_process: ServiceProcess) -> None:
     async with grpc.aio.insecure_channel(users_process.host_port("grpc")) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
+        health = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
         for service in ("", "users.v1.UserService"):
             reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
