@@ -9,13 +9,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from portside.config import ConfigError, load_config
 from portside.di import Module
 from portside.host import Host, Service
-from portside.messaging import Handler
+from portside.http import HttpServer
+from portside.messaging import Envelope, Handler
 from portside.testing.messaging import Seen
 from portside.testing.servers import require_server
 from users.adapters.documents import DocumentUsers
@@ -189,3 +191,44 @@ def test_building_the_service_imports_no_database_or_broker_driver() -> None:
     drivers = {"aiosqlite", "asyncpg", "aiomysql", "redis", "aio_pika", "nats"}
     assert "sqlalchemy" not in before  # importing the composition root imports no adapter
     assert after & drivers == set()  # the tables come with SQLAlchemy, never with a driver
+
+
+AUDITED = Seen()
+
+
+class CorrelatedAudit:
+    """A handler that reads the envelope of the event it handles."""
+
+    def __init__(self, envelope: Envelope) -> None:
+        self.envelope = envelope
+
+    async def __call__(self, event: UserRegistered) -> None:
+        await AUDITED.add((event.name, self.envelope.correlation_id))
+
+
+async def test_the_correlation_id_of_a_request_travels_with_its_events(tmp_path: Path) -> None:
+    group = f"audit-{uuid.uuid4().hex[:8]}"
+    audit_module = Module("audit").add_scoped(CorrelatedAudit)
+    audit_module.add_singleton(
+        Handler, instance=Handler(UserRegistered, CorrelatedAudit, group=group)
+    )
+    audit = Service("audit", modules=[audit_module], requires=["storage", "messaging"])
+    name = f"corr-{uuid.uuid4().hex[:8]}"
+    host = host_for(
+        tmp_path,
+        '[storage]\nprovider = "memory"\n[messaging]\nprovider = "memory"\n'
+        f'relay_poll_seconds = 0.05\n[cache]\nprovider = "memory"\n{APP}',
+        audit,
+    )
+    await host.start()
+    try:
+        url = (await host.providers["users"].aget(HttpServer)).url
+        async with httpx.AsyncClient(base_url=url) as client:
+            response = await client.post(
+                "/users", json={"name": name}, headers={"X-Correlation-ID": "signup-77"}
+            )
+        assert response.status_code == 201
+        handled = await AUDITED.wait_for(1)
+    finally:
+        await host.stop()
+    assert handled == [(name, "signup-77")]
