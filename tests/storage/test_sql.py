@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from portside.errors import Invalid
 from portside.storage import UnitOfWork
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
@@ -108,6 +109,16 @@ class _ServerContract(StorageContract):
 @pytest.mark.postgres
 class TestPostgres(_ServerContract):
     server = "postgres"
+
+    async def test_a_value_the_database_refuses_is_invalid_input(
+        self, new_uow: Callable[..., UnitOfWork]
+    ) -> None:
+        uow = new_uow()
+        assert isinstance(uow, SqlUnitOfWork)
+        async with uow:
+            with pytest.raises(Invalid, match="the database refused a value") as refused:
+                await uow.execute(text("SELECT CAST(:v AS text)"), {"v": "a\x00b"})
+        assert refused.value.violations == ()
 
 
 @pytest.mark.mariadb

@@ -11,6 +11,9 @@ __all__ = ["Course", "NewUser", "User", "UserChanges", "UserPage"]
 
 NAME_MAX = 64
 DEPARTMENT_MAX = 64
+# Text without control characters (C0, DEL, C1); the service also refuses unpaired
+# surrogates and names that are blank once trimmed.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 class _Wire(BaseModel):
@@ -20,15 +23,19 @@ class _Wire(BaseModel):
 class NewUser(_Wire):
     """``POST /users``: a user to register."""
 
-    name: str = Field(min_length=1, max_length=NAME_MAX, examples=["Ada Lovelace"])
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX, examples=["R&D"])
+    name: str = Field(
+        min_length=1, max_length=NAME_MAX, pattern=PRINTABLE, examples=["Ada Lovelace"]
+    )
+    department: str | None = Field(
+        default=None, max_length=DEPARTMENT_MAX, pattern=PRINTABLE, examples=["R&D"]
+    )
 
 
 class UserChanges(_Wire):
     """``PUT /users/{id}``: the user's new name and department (both replaced)."""
 
-    name: str = Field(min_length=1, max_length=NAME_MAX)
-    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX)
+    name: str = Field(min_length=1, max_length=NAME_MAX, pattern=PRINTABLE)
+    department: str | None = Field(default=None, max_length=DEPARTMENT_MAX, pattern=PRINTABLE)
 
 
 class User(_Wire):

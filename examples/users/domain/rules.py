@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 
 from portside.errors import FieldViolation, Invalid
@@ -17,6 +18,16 @@ __all__ = [
 
 NAME_MAX = 64
 DEPARTMENT_MAX = 64
+UNPRINTABLE = "must not contain control characters or unpaired surrogates"
+
+# Unicode categories a name never needs: control characters (NUL, newlines, escapes)
+# and surrogates, which are not characters and cannot be stored as UTF-8.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs"})
+
+
+def printable(text: str) -> bool:
+    """Whether ``text`` has no control characters and no unpaired surrogates."""
+    return not any(unicodedata.category(c) in _UNPRINTABLE_CATEGORIES for c in text)
 
 
 def clean_name(name: object, violations: list[FieldViolation], field: str = "name") -> str:
@@ -28,6 +39,8 @@ def clean_name(name: object, violations: list[FieldViolation], field: str = "nam
     cleaned = name.strip()
     if not 1 <= len(cleaned) <= NAME_MAX:
         violations.append(FieldViolation(field, f"must be 1 to {NAME_MAX} characters"))
+    elif not printable(cleaned):
+        violations.append(FieldViolation(field, UNPRINTABLE))
     return cleaned
 
 
@@ -40,6 +53,8 @@ def clean_department(department: object, violations: list[FieldViolation]) -> st
         violations.append(FieldViolation("department", "must be text or null"))
         return None
     cleaned = department.strip()
+    if not printable(cleaned):
+        violations.append(FieldViolation("department", UNPRINTABLE))
     if len(cleaned) > DEPARTMENT_MAX:
         violations.append(
             FieldViolation("department", f"must be at most {DEPARTMENT_MAX} characters")

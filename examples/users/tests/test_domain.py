@@ -52,6 +52,10 @@ def test_ids_are_unique() -> None:
         ("ada", "d" * 65, ["department"]),
         ("ada", 7, ["department"]),
         ("", "d" * 65, ["name", "department"]),
+        ("a\x00b", None, ["name"]),
+        ("ada\nlovelace", None, ["name"]),
+        ("ada", "r\x00d", ["department"]),
+        ("\udb27ada", "\x1b[31m", ["name", "department"]),
     ],
 )
 def test_each_invalid_input_names_its_field(
@@ -60,6 +64,11 @@ def test_each_invalid_input_names_its_field(
     with pytest.raises(Invalid) as caught:
         User.register(name, department, now=NOW)  # type: ignore[arg-type]
     assert fields_of(caught.value) == fields
+
+
+def test_any_script_and_astral_characters_are_names() -> None:
+    for name in ("Zoë Ångström", "李小龙", "Ada 🚀", "Ada\u00a0Byron"):
+        assert User.register(name, None, now=NOW).name == name
 
 
 def test_the_limits_themselves_are_allowed() -> None:

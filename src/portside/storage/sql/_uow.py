@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 from sqlalchemy.sql import Executable
 
 from portside.config import mask_url
+from portside.errors import Invalid
 from portside.storage._aggregate import Aggregate
 from portside.storage._errors import (
     ConcurrencyError,
@@ -47,13 +48,17 @@ _LOST = (
 )
 
 
-def translate(exc: BaseException) -> BaseException:
+def translate(exc: BaseException) -> BaseException:  # noqa: PLR0911 - one per kind of failure
     """The portside error for a driver or SQLAlchemy error (or ``exc`` itself)."""
     if isinstance(exc, StorageError):
         return exc
     text = mask_url(str(exc))
     if isinstance(exc, IntegrityError):
         return Conflict(f"a unique value is already taken ({_first_line(text)})")
+    if _refused_value(exc):
+        # The caller's input, not the store, is at fault: e.g. a NUL character, which
+        # PostgreSQL cannot store in text, or text that cannot be encoded at all.
+        return Invalid([], f"the database refused a value: {_first_line(text)}")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return StorageUnavailable(f"the database connection was lost: {_first_line(text)}")
     lowered = text.lower()
@@ -64,6 +69,15 @@ def translate(exc: BaseException) -> BaseException:
     ):
         return StorageUnavailable(f"the database is unavailable: {_first_line(text)}")
     return exc
+
+
+def _refused_value(exc: BaseException) -> bool:
+    """A data exception (SQLSTATE class 22) or text the driver could not encode."""
+    if isinstance(exc, (DataError, UnicodeEncodeError)):
+        return True
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(exc, DBAPIError) and isinstance(state, str) and state.startswith("22")
 
 
 def _first_line(text: str) -> str:
