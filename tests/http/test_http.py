@@ -1,10 +1,13 @@
 """The HTTP entry adapter, served for real by uvicorn on a free port and called with httpx."""
 
 import asyncio
+import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,10 +16,11 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from portside.config import ConfigError, load_config
-from portside.di import Module
+from portside.di import Module, ServiceCollection
+from portside.di._provider import COMPILE_AFTER
 from portside.errors import Invalid
 from portside.host import Host, Service, ServiceInfo, StartError
-from portside.http import PROBLEM_JSON, HttpServer, Inject, Routes
+from portside.http import PROBLEM_JSON, HttpServer, Inject, Routes, build_app
 from portside.observability import get_correlation_id
 from portside.storage import ConcurrencyError, Conflict, NotFound, StorageUnavailable
 
@@ -400,3 +404,72 @@ def test_an_unknown_http_key_fails_at_start_up_naming_it(tmp_path: Path) -> None
         load_config(write_config(tmp_path, "prot = 1\n"), environ={})
     assert "[http] prot = 1: unknown key" in str(info.value)
     assert "portside.toml" in str(info.value)
+
+
+# -- resources ----------------------------------------------------------------------------
+
+
+async def test_a_request_leaves_no_reference_cycle_behind() -> None:
+    """The DI scope holds the Request, whose scope dict held the DI scope: a cycle per
+    request for the garbage collector, unless the middleware breaks it. The app is called
+    directly, so that no client's own garbage is counted."""
+    module = Module("cycle").add_singleton(Closed).add_scoped(Session, factory=open_session)
+    provider = ServiceCollection().add_context(Request).add_module(module).build()
+    app = build_app([Routes(router)], provider=provider)
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def get_session() -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/session",
+            "raw_path": b"/session",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test"), (b"x-caller", b"ada")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        await app(scope, receive, send)
+
+    async def garbage_after(requests: int) -> int:
+        """Objects only the cycle collector can free, left by ``requests`` requests."""
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(requests):
+                await get_session()
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    for _ in range(COMPILE_AFTER + 5):  # past the container's switch to compiled code
+        await get_session()
+    assert await garbage_after(50) == 0
+    assert statuses == [200] * (COMPILE_AFTER + 55)
+    assert len((await provider.aget(Closed)).ids) == COMPILE_AFTER + 55
+
+
+async def test_responses_are_not_held_back_by_nagles_algorithm(host: Host) -> None:
+    """uvicorn writes headers and body separately; without TCP_NODELAY on the connection
+    the body would wait for the client's delayed ACK (~40 ms per response)."""
+    server = await host.providers["items"].aget(HttpServer)
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.get("/correlation")
+        assert response.status_code == 200
+        assert server._server is not None
+        connections = list(server._server.server_state.connections)
+        assert connections
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -130,8 +130,13 @@ class PortsideMiddleware:
         )
         async with self.provider.create_scope(context=context) as di_scope:
             scope[SCOPE_KEY] = di_scope
-            async with asyncio.timeout(self.timeout):
-                await self.app(scope, receive, send)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.app(scope, receive, send)
+            finally:
+                # The DI scope holds the Request, whose .scope is this dict: without this,
+                # every request would leave a reference cycle for the garbage collector.
+                del scope[SCOPE_KEY]
 
 
 def _content_length(headers: Collection[tuple[bytes, bytes]]) -> int | None:
