@@ -35,6 +35,7 @@ bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 	$(BIN)/python benchmarks/di_bench.py
 	$(BIN)/python benchmarks/storage_bench.py
 	$(BIN)/python benchmarks/messaging_bench.py
+	$(BIN)/python benchmarks/http_bench.py
 
 USERS_CONFIG := examples/users/portside.toml
 

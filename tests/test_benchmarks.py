@@ -4,13 +4,23 @@ Timing is never asserted here; ``make bench`` reports it.
 """
 
 import importlib.util
+import json
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from portside.di._provider import COMPILE_AFTER
+from portside.messaging import Envelope
+from portside.storage.sql import SqlSettings
+from portside.storage.sql._engine import make_engine
+from portside.storage.sql._migrations import migrate
+from portside.testing.servers import require_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +67,95 @@ def test_a_broken_container_fails_the_check(di_bench: ModuleType) -> None:
 
     with pytest.raises(di_bench.CheckFailed, match="another Session"):
         di_bench.CHECKS["a"](shares_nothing)
+
+
+# -- the hand-written users endpoints of http_bench.py's server part ------------------------
+
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="module")
+def http_handwritten() -> ModuleType:
+    path = ROOT / "benchmarks" / "http_handwritten.py"
+    spec = importlib.util.spec_from_file_location("http_handwritten", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["http_handwritten"] = module  # pydantic resolves its models' module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _in_postgres(statement: str) -> None:
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_hand_written_users_endpoints_work_as_the_service(
+    http_handwritten: ModuleType,
+) -> None:
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    await _in_postgres(f'CREATE SCHEMA "{schema}"')
+    try:
+        setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
+        try:  # the users service's tables and portside's outbox, as the benchmark makes them
+            await migrate(setup, "users", "users.migrations", "upgrade")
+        finally:
+            await setup.dispose()
+        engine = http_handwritten.make_engine(POSTGRES_URL)
+        app = http_handwritten.create_app(engine, schema)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                created = await client.post(
+                    "/users",
+                    json={"name": "  Ada  ", "department": " "},
+                    headers={"X-Correlation-ID": "corr-1"},
+                )
+                assert created.status_code == 201
+                user = created.json()
+                assert set(user) == {"id", "name", "department", "created"}
+                assert (user["name"], user["department"]) == ("Ada", None)
+                assert created.headers["location"] == f"/users/{user['id']}"
+                assert created.headers["x-correlation-id"] == "corr-1"
+
+                got = await client.get(f"/users/{user['id']}")  # from the database
+                assert got.status_code == 200
+                assert got.json() == user
+                assert (await client.get(f"/users/{user['id']}")).json() == user  # cached
+
+                taken = await client.post("/users", json={"name": "Ada"})
+                assert taken.status_code == 409
+                assert (await client.get("/users/nobody")).status_code == 404
+                assert (await client.post("/users", json={"name": "   "})).status_code == 422
+                assert (await client.post("/users", json={"name": ""})).status_code == 422
+                assert "x-correlation-id" in taken.headers
+
+            _, outbox = http_handwritten.tables(schema)
+            async with engine.connect() as connection:
+                rows = (await connection.execute(select(outbox))).all()
+        finally:
+            await engine.dispose()
+        assert len(rows) == 1  # one event for the one registration, none for the refusals
+        row = rows[0]
+        assert (row.topic, row.key, row.attempts, row.lease_owner) == (
+            "users.UserRegistered",
+            user["id"],
+            0,
+            None,
+        )
+        envelope = Envelope.from_json(row.body)  # what the relay and the consumers read
+        assert envelope.message_id == row.message_id
+        assert (envelope.type, envelope.version) == ("users.UserRegistered", 1)
+        assert envelope.correlation_id == "corr-1"
+        assert envelope.key == user["id"]
+        assert envelope.payload == {"user_id": user["id"], "name": "Ada", "department": None}
+        assert set(json.loads(row.body)) == set(json.loads(Envelope("t", 1, {}).to_json()))
+    finally:
+        await _in_postgres(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,176 @@
+"""HTTP: portside's entry adapter against the same endpoints written without portside.
+
+Two parts, each side by side in one run:
+
+``di``      The per-request cost of portside's DI scope integration against FastAPI's own
+            ``Depends`` for the same dependency graph (benchmarks/http_di_apps.py). Each
+            ASGI app is called in-process, without a socket, so only the framework work is
+            timed. The dependency cost is the route with the graph minus the same app's
+            route without dependencies; portside's app also runs its middleware
+            (correlation id, limits, scope), shown as its own row.
+
+``server``  ``GET /users/{id}`` and ``POST /users`` of the users reference service on
+            PostgreSQL, served by ``portside run``, against the same endpoints hand-written
+            with FastAPI + SQLAlchemy (benchmarks/http_handwritten.py: the same table, the
+            same outbox row per registration, the same in-process read cache). Each server
+            is its own process (uvicorn, one worker); the load comes from a third process
+            (benchmarks/http_load.py, 32 keep-alive connections). Requests per second and
+            p50/p99 latency; ratio = portside / hand-written.
+
+    .venv/bin/python benchmarks/http_bench.py            # both parts, writes results/http.md
+    .venv/bin/python benchmarks/http_bench.py --quick    # short runs, results/http-quick.md
+
+The script reports and never asserts.
+"""
+
+import argparse
+import asyncio
+import gc
+import importlib.metadata
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
+
+# -- part 1: DI scope integration vs Depends -------------------------------------------------
+
+
+def _scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+def asgi_caller(app: Any, path: str) -> Callable[[int], Any]:
+    """``run(n)`` sends ``n`` requests to ``app`` and checks each answered 200."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def run(n: int) -> None:
+        statuses.clear()
+        for _ in range(n):
+            await app(_scope(path), receive, send)
+        if statuses != [200] * n:
+            raise RuntimeError(f"{path}: unexpected statuses {sorted(set(statuses))}")
+
+    return run
+
+
+async def di_part(rounds: int, requests: int) -> dict[str, float]:
+    """Best-of-rounds microseconds per request for each app and route, interleaved."""
+    apps = {"portside": http_di_apps.portside_app(), "Depends": http_di_apps.depends_app()}
+    callers = {
+        f"{name} {route}": asgi_caller(app, f"/{route}/u-1")
+        for name, app in apps.items()
+        for route in ("users", "plain")
+    }
+    for caller in callers.values():
+        await caller(200)  # warm up: compile, caches
+    best: dict[str, float] = {name: float("inf") for name in callers}
+    for _ in range(rounds):
+        for name, caller in callers.items():
+            gc.collect()
+            began = time.perf_counter()
+            await caller(requests)
+            best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
+    return best
+
+
+def di_report(best: dict[str, float]) -> list[str]:
+    di = best["portside users"] - best["portside plain"]
+    depends = best["Depends users"] - best["Depends plain"]
+    middleware = best["portside plain"] - best["Depends plain"]
+    ratio = f"{di / depends:.2f}x of `Depends`"
+    return [
+        "| measure | µs per request |",
+        "|---|---:|",
+        f"| FastAPI app, route with `Depends` graph | {best['Depends users']:.1f} |",
+        f"| FastAPI app, route without dependencies | {best['Depends plain']:.1f} |",
+        f"| portside app, route with `Inject` graph | {best['portside users']:.1f} |",
+        f"| portside app, route without dependencies | {best['portside plain']:.1f} |",
+        f"| **dependency cost, `Depends`** | **{depends:.1f}** |",
+        f"| **dependency cost, portside `Inject` + scope** | **{di:.1f}** ({ratio}) |",
+        f"| portside middleware (correlation id, limits, scope) | {middleware:.1f} |",
+    ]
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def versions() -> str:
+    names = ["fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "pydantic"]
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
+    parser.add_argument("--parts", default="di,server")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
+    output = args.output or HERE / "results" / ("http-quick.md" if args.quick else "http.md")
+    lines = [
+        "# HTTP benchmark",
+        "",
+        f"- python: {platform.python_implementation()} {platform.python_version()}",
+        f"- platform: {platform.platform()}",
+        f"- libraries: {versions()}",
+        f"- command: `python benchmarks/http_bench.py{' --quick' if args.quick else ''}`",
+        "",
+    ]
+    if "di" in parts:
+        rounds, requests = (3, 300) if args.quick else (9, 3000)
+        best = asyncio.run(di_part(rounds, requests))
+        lines += [
+            "## Per-request cost of DI: portside `Inject` vs FastAPI `Depends`",
+            "",
+            f"Best of {rounds} interleaved rounds of {requests} in-process ASGI requests.",
+            "",
+            *di_report(best),
+            "",
+        ]
+    if "server" in parts:
+        import http_servers
+
+        lines += http_servers.server_part(quick=args.quick)
+    text = "\n".join(lines)
+    print(text)
+    output.write_text(text + "\n")
+    print(f"\nwrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

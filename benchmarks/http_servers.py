@@ -1,0 +1,476 @@
+"""The ``server`` part of ``http_bench.py``: the users service under ``portside run`` against
+the same endpoints hand-written (``http_handwritten.py``), each in its own process, on
+PostgreSQL, loaded by a third process (``http_load.py``).
+
+Each server gets a fresh schema (``bench_<random>``) made by the users service's
+migrations: portside migrates its own at start (``migrate_on_start``); the hand-written
+one is migrated beforehand by the same call, which also creates portside's tables (the
+outbox the hand-written ``POST`` writes to). Both are seeded through their own
+``POST /users`` and checked to answer alike; then each endpoint is loaded on one server at
+a time, the servers interleaved, for a few rounds, and the round with the most requests
+per second is kept per server and endpoint. Every non-2xx answer counts as an error (a
+``POST`` answered 409 too) and is reported. Both processes are stopped and both schemas
+dropped at the end, also after an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from portside.storage.sql import SqlSettings
+from portside.storage.sql._engine import make_engine
+from portside.storage.sql._migrations import migrate
+from portside.storage.sql._tables import outbox
+from portside.testing.process import ServiceProcess
+
+HERE = Path(__file__).resolve().parent
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test"
+PORTSIDE = "portside"
+HANDWRITTEN = "hand-written"
+SERVERS = (PORTSIDE, HANDWRITTEN)
+SEED = 200
+CONNECTIONS = 32
+TARGET = 0.9  # portside at least 0.9x the hand-written requests per second
+ENDPOINTS = {"get": "`GET /users/{id}`", "post": "`POST /users`"}
+
+
+class CheckFailed(Exception):
+    """The two servers do not answer alike, so their numbers would not compare."""
+
+
+def _require(condition: object, reason: str) -> None:
+    if not condition:
+        raise CheckFailed(reason)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+
+def reachable(host: str, port: int) -> str | None:
+    """``None`` when a TCP connection opens, else why not."""
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+async def _execute(*statements: str) -> None:
+    engine = create_async_engine(PG_URL)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(schema: str) -> None:
+    """The users service's migrations (and portside's own tables) in ``schema``."""
+    engine = make_engine(SqlSettings(url=PG_URL, schema_name=schema))
+    try:
+        await migrate(engine, "users", "users.migrations", "upgrade")
+    finally:
+        await engine.dispose()
+
+
+async def _outbox_rows(schema: str) -> int:
+    engine = make_engine(SqlSettings(url=PG_URL, schema_name=schema))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(func.count()).select_from(outbox))
+            return int(rows.one()[0])
+    finally:
+        await engine.dispose()
+
+
+# -- the two server processes ----------------------------------------------------------------
+
+
+def portside_config(directory: Path, schema: str) -> Path:
+    """The users service on PostgreSQL, the memory bus and cache, free ports; only the
+    start-up line is logged."""
+    path = directory / "portside.toml"
+    path.write_text(
+        '[services.users]\napp = "users.composition:service"\n'
+        'seed_courses = ["Go", "Python", "Rust"]\n'
+        f'[storage]\nprovider = "sql"\nurl = "{PG_URL}"\nschema_name = "{schema}"\n'
+        "migrate_on_start = true\n"
+        '[messaging]\nprovider = "memory"\n'
+        '[cache]\nprovider = "memory"\n'
+        '[http]\nhost = "127.0.0.1"\nport = 0\n'
+        '[grpc]\nhost = "127.0.0.1"\nport = 0\n'
+        '[logging]\nlevel = "WARNING"\nlevels = { "portside.host" = "INFO" }\n'
+    )
+    return path
+
+
+class HandwrittenProcess:
+    """``http_handwritten.py`` in a child process; ``url`` once it listens."""
+
+    def __init__(self, schema: str, start_timeout: float = 30.0) -> None:
+        self.command = [
+            sys.executable,
+            str(HERE / "http_handwritten.py"),
+            "--port",
+            "0",
+            "--url",
+            PG_URL,
+            "--schema",
+            schema,
+        ]
+        self.start_timeout = start_timeout
+        self.lines: list[str] = []
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._queue: queue.Queue[str | None] = queue.Queue()
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self) -> HandwrittenProcess:
+        self._process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self.url:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                output = "\n".join(self.lines)
+                raise RuntimeError(f"the hand-written server did not start; output:\n{output}")
+            if line.startswith("listening "):
+                self.url = line.split()[1]
+        return self
+
+    def _read(self) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
+
+# -- seeding and checks ----------------------------------------------------------------------
+
+
+def seed(url: str, tag: str, count: int) -> list[str]:
+    """Register ``count`` users through ``POST /users``; their ids."""
+    ids = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for number in range(count):
+            body = {"name": f"seed-{tag}-{number}", "department": "R&D"}
+            answer = client.post("/users", json=body)
+            _require(answer.status_code == 201, f"{url}: seeding answered {answer.status_code}")
+            ids.append(answer.json()["id"])
+    return ids
+
+
+def observed(url: str, user_id: str, tag: str) -> dict[str, Any]:
+    """What a server answers to the benchmark's requests, for comparing the two."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        name = f"check-{tag}"
+        created = client.post(
+            "/users",
+            json={"name": f"  {name}  ", "department": " "},
+            headers={"X-Correlation-ID": f"corr-{tag}"},
+        )
+        body = created.json()
+        again = client.post("/users", json={"name": name})
+        got = client.get(f"/users/{user_id}")
+        missing = client.get("/users/no-such-user")
+        invalid = client.post("/users", json={"name": "   "})
+        return {
+            "created": created.status_code,
+            "location": created.headers.get("location") == f"/users/{body.get('id')}",
+            "echo": created.headers.get("x-correlation-id") == f"corr-{tag}",
+            "fields": sorted(body),
+            "stripped": (body.get("name"), body.get("department")) == (name, None),
+            "duplicate": again.status_code,
+            "get": got.status_code,
+            "get fields": sorted(got.json()),
+            "unknown": missing.status_code,
+            "blank name": invalid.status_code,
+        }
+
+
+def check_alike(urls: dict[str, str], ids: dict[str, list[str]], tag: str) -> None:
+    seen = {name: observed(urls[name], ids[name][0], f"{tag}-{name}") for name in SERVERS}
+    expected = {
+        "created": 201,
+        "location": True,
+        "echo": True,
+        "fields": ["created", "department", "id", "name"],
+        "stripped": True,
+        "duplicate": 409,
+        "get": 200,
+        "get fields": ["created", "department", "id", "name"],
+        "unknown": 404,
+        "blank name": 422,
+    }
+    for name, answers in seen.items():
+        wrong = {k: v for k, v in answers.items() if expected[k] != v}
+        _require(not wrong, f"{name} answers unlike the users service: {wrong}")
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """The best round of one server on one endpoint, and every round's rps."""
+
+    best: dict[str, Any] | None = None
+    rounds: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.rounds.append(result["rps"])
+        self.errors += int(result["errors"])
+        if self.best is None or result["rps"] > self.best["rps"]:
+            self.best = result
+
+
+def load(
+    url: str,
+    endpoint: str,
+    ids: list[str],
+    tag: str,
+    duration: float,
+    warmup: float,
+    connections: int = CONNECTIONS,
+) -> dict[str, Any]:
+    """One run of ``http_load.py`` in its own process; its JSON result."""
+    command = [
+        sys.executable,
+        str(HERE / "http_load.py"),
+        "--connections",
+        str(connections),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--tag",
+        tag,
+    ]
+    if endpoint == "get":
+        command += ["--url", f"{url}/users/{{id}}", "--ids", ",".join(ids)]
+    else:
+        body = json.dumps({"name": "load-{n}", "department": "R&D"})
+        command += ["--url", f"{url}/users", "--method", "POST", "--body", body]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + warmup + 120, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({done.returncode}):\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def sequential(
+    urls: dict[str, str], ids: dict[str, list[str]], duration: float
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each endpoint on one keep-alive connection, one request after the other: the
+    latency of a request on an idle server."""
+    return {
+        (endpoint, name): load(
+            urls[name], endpoint, ids[name], secrets.token_hex(4), duration, 0.2, connections=1
+        )
+        for endpoint in ENDPOINTS
+        for name in SERVERS
+    }
+
+
+def measure(
+    urls: dict[str, str], ids: dict[str, list[str]], rounds: int, duration: float, warmup: float
+) -> dict[tuple[str, str], Load]:
+    results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
+    for number in range(rounds):
+        order = SERVERS if number % 2 == 0 else SERVERS[::-1]
+        for endpoint in ENDPOINTS:
+            for name in order:
+                tag = f"{secrets.token_hex(3)}-{number}"
+                result = load(urls[name], endpoint, ids[name], tag, duration, warmup)
+                results[endpoint, name].add(result)
+                print(
+                    f"  round {number + 1} {endpoint:4} {name:12} {result['rps']:8.0f} rps"
+                    f"  p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms"
+                    f"  errors {result['errors']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return results
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _latency(best: dict[str, Any] | None) -> str:
+    if best is None or math.isnan(best["p50_ms"]):
+        return "-"
+    return f"{best['p50_ms']:.2f} / {best['p99_ms']:.2f}"
+
+
+def report_sequential(results: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    head = (
+        "| endpoint, one connection | portside p50 / p99 ms | hand-written p50 / p99 ms "
+        "| requests/s (portside / hand-written) |"
+    )
+    lines = [
+        head,
+        "|---|---:|---:|---:|",
+    ]
+    for endpoint, label in ENDPOINTS.items():
+        ours, theirs = results[endpoint, PORTSIDE], results[endpoint, HANDWRITTEN]
+        lines.append(
+            f"| {label} | {_latency(ours)} | {_latency(theirs)} "
+            f"| {ours['rps']:.0f} / {theirs['rps']:.0f} |"
+        )
+    return lines
+
+
+def report(results: dict[tuple[str, str], Load]) -> list[str]:
+    lines = [
+        (
+            "| endpoint | portside rps | hand-written rps | ratio | portside p50 / p99 ms "
+            "| hand-written p50 / p99 ms | errors (portside / hand-written) |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    verdicts = []
+    for endpoint, label in ENDPOINTS.items():
+        ours, theirs = results[endpoint, PORTSIDE], results[endpoint, HANDWRITTEN]
+        ours_rps = ours.best["rps"] if ours.best else 0.0
+        theirs_rps = theirs.best["rps"] if theirs.best else 0.0
+        ratio = ours_rps / theirs_rps if theirs_rps else float("nan")
+        lines.append(
+            f"| {label} | {ours_rps:.0f} | {theirs_rps:.0f} | **{ratio:.2f}x** "
+            f"| {_latency(ours.best)} | {_latency(theirs.best)} "
+            f"| {ours.errors} / {theirs.errors} |"
+        )
+        met = "met" if ratio >= TARGET else "**not met**"
+        rounds = " · ".join(
+            f"{name}: {', '.join(f'{r:.0f}' for r in results[endpoint, name].rounds)}"
+            for name in SERVERS
+        )
+        verdicts.append(f"- {label}: {ratio:.2f}x, target {met}. rps per round, {rounds}")
+    return [
+        *lines,
+        "",
+        f"Target: portside at least {TARGET}x the hand-written requests per second.",
+        "",
+        *verdicts,
+    ]
+
+
+def skipped(reason: str) -> list[str]:
+    return [
+        "## `GET /users/{id}` and `POST /users` on PostgreSQL: portside vs hand-written",
+        "",
+        f"Skipped: {reason}.",
+        "",
+    ]
+
+
+def server_part(*, quick: bool) -> list[str]:
+    """Markdown lines: the table, the target and the setup; skipped without PostgreSQL."""
+    problem = reachable(PG_HOST, PG_PORT)
+    if problem is not None:
+        return skipped(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})")
+    rounds, duration, warmup = (1, 2.0, 0.5) if quick else (3, 10.0, 2.0)
+    tag = secrets.token_hex(4)
+    schemas = {PORTSIDE: f"bench_{tag}_portside", HANDWRITTEN: f"bench_{tag}_handwritten"}
+    asyncio.run(_execute(*(f'CREATE SCHEMA "{s}"' for s in schemas.values())))
+    try:
+        with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
+            asyncio.run(_migrate(schemas[HANDWRITTEN]))
+            config = portside_config(Path(directory), schemas[PORTSIDE])
+            service = ServiceProcess(config, start_timeout=60)
+            stack.enter_context(service)
+            handwritten = HandwrittenProcess(schemas[HANDWRITTEN])
+            stack.callback(handwritten.stop)
+            handwritten.start()
+            urls = {PORTSIDE: service.address("http"), HANDWRITTEN: handwritten.url}
+            print(
+                f"  portside pid {service.pid} {urls[PORTSIDE]}, "
+                f"hand-written pid {handwritten.pid} {urls[HANDWRITTEN]}",
+                file=sys.stderr,
+                flush=True,
+            )
+            ids = {name: seed(urls[name], f"{tag}-{name}", SEED) for name in SERVERS}
+            check_alike(urls, ids, tag)
+            outboxed = asyncio.run(_outbox_rows(schemas[HANDWRITTEN]))
+            _require(outboxed == SEED + 1, f"hand-written outbox holds {outboxed} rows")
+            alone = sequential(urls, ids, 1.0 if quick else 3.0)
+            results = measure(urls, ids, rounds, duration, warmup)
+    finally:
+        asyncio.run(_execute(*(f'DROP SCHEMA IF EXISTS "{s}" CASCADE' for s in schemas.values())))
+    cores = os.cpu_count()
+    alone_note = (
+        "The same endpoints on one keep-alive connection, one request after the other "
+        f"({1.0 if quick else 3.0:g} s each, run before the loaded rounds):"
+    )
+    setup = (
+        "The users reference service under `portside run` (PostgreSQL, in-memory bus with the "
+        "outbox relay running, in-memory cache) against the same two endpoints hand-written "
+        "with FastAPI + SQLAlchemy Core (`benchmarks/http_handwritten.py`: same table, one "
+        "outbox row per registration in the same transaction, the same read-through cache, "
+        "the same pool and uvicorn settings). Each server is its own process (uvicorn, one "
+        f"worker); the load comes from `benchmarks/http_load.py` in a third process, {CONNECTIONS} "
+        f"keep-alive connections, closed loop, {duration:g} s after {warmup:g} s of warm-up; "
+        f"one server under load at a time, servers interleaved, best of {rounds} round"
+        f"{'s' if rounds > 1 else ''} by requests per second. `GET` picks one of {SEED} users "
+        "registered beforehand at random (after warm-up every one is cached); `POST` registers "
+        "a new name every time. Errors are non-2xx answers or broken connections, summed over "
+        "all rounds. ratio = portside / hand-written."
+    )
+    return [
+        "## `GET /users/{id}` and `POST /users` on PostgreSQL: portside vs hand-written",
+        "",
+        setup,
+        "",
+        f"Server, load generator and PostgreSQL share this machine's {cores} CPU cores.",
+        "",
+        *report(results),
+        "",
+        alone_note,
+        "",
+        *report_sequential(alone),
+        "",
+    ]
