@@ -62,6 +62,17 @@ async def test_health_follows_readiness_and_turns_not_serving_once_shutdown_begi
     assert await watch.read() is grpc.aio.EOF  # watchers are let go, not kept to the grace
 
 
+async def test_a_check_right_after_start_up_or_a_failure_is_never_stale(serve: Serve) -> None:
+    app = await serve()
+    health = health_pb2_grpc.HealthStub(app.channel)
+    assert await check(health) == await check(health, PROBE) == SERVING
+    switch = await app.provider.aget(Switch)
+    switch.up = False
+    assert await check(health) == NOT_SERVING  # asked now, not at the next refresh
+    switch.up = True
+    assert await check(health, PROBE) == SERVING
+
+
 async def reflected_services(channel: grpc.aio.Channel) -> list[str]:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     requests = iter([reflection_pb2.ServerReflectionRequest(list_services="")])

@@ -210,7 +210,9 @@ async def test_readiness_follows_state_and_checks(tmp_path: Path) -> None:
     )
     host = Host(config(tmp_path), [service])
     assert (await host.readiness()).reason == "host is created"
+    running = asyncio.create_task(host.running())
     await host.start()
+    await running  # set once every service started
     report = await host.readiness()
     assert report.ok
     assert [c.name for c in report.checks] == ["probe"]

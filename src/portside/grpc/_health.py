@@ -10,7 +10,7 @@ watcher reading a status and waiting for the next.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -27,10 +27,21 @@ Status = health_pb2.HealthCheckResponse.ServingStatus
 
 class HealthService(health_pb2_grpc.HealthServicer):
     """Answers ``Check`` and ``Watch`` for the server as a whole (``""``) and for each
-    service it serves; every one is NOT_SERVING until the first readiness result."""
+    service it serves; every one is NOT_SERVING until the first readiness result.
 
-    def __init__(self, services: Iterable[str] = ()) -> None:
+    With ``probe`` (a fresh readiness answer), ``Check`` asks it on every call, so a check
+    made right after start-up, or right after a dependency failed, is never stale;
+    ``Watch`` follows the statuses :meth:`set` publishes.
+    """
+
+    def __init__(
+        self,
+        services: Iterable[str] = (),
+        *,
+        probe: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self._status: dict[str, Status] = dict.fromkeys(("", *services), NOT_SERVING)
+        self._probe = probe
         self._changed = asyncio.Event()
         self._final = False
 
@@ -64,10 +75,11 @@ class HealthService(health_pb2_grpc.HealthServicer):
     async def Check(  # noqa: N802 - the generated base class names the RPCs
         self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> health_pb2.HealthCheckResponse:
-        status = self._status.get(request.service)
-        if status is None:
+        if request.service not in self._status:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}")
-        return health_pb2.HealthCheckResponse(status=status)
+        if self._probe is not None and not self._final:
+            self.set(SERVING if await self._probe() else NOT_SERVING)
+        return health_pb2.HealthCheckResponse(status=self._status[request.service])
 
     async def Watch(  # noqa: N802 - the generated base class names the RPCs
         self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]

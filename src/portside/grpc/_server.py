@@ -169,7 +169,7 @@ class GrpcServer(Startup):
                         raise ValueError(f"two GrpcService declarations serve {name}")
                     servicers[name] = declared.servicer
             self.services = tuple(servicers)
-            self.health = HealthService(self.services)
+            self.health = HealthService(self.services, probe=self._ready)
             _add_health(self.health, server)
             if settings.reflection:
                 names = (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME)
@@ -185,15 +185,19 @@ class GrpcServer(Startup):
         )
         self.info.addresses.append(f"grpc://{self.address}")
 
+    async def _ready(self) -> bool:
+        try:
+            return (await self.host.readiness()).ok
+        except Exception:  # a readiness that cannot be read counts as "not ready"
+            log.exception("readiness of %s could not be read", self.info.name)
+            return False
+
     async def _follow_readiness(self) -> None:
-        """Feed the host's readiness to the health service until a shutdown begins."""
+        """Feed the host's readiness to the health service, from the moment every service
+        has started until a shutdown begins."""
+        await self.host.running()
         while True:
-            try:
-                ready = (await self.host.readiness()).ok
-            except Exception:  # a readiness that cannot be read counts as "not ready"
-                log.exception("readiness of %s could not be read", self.info.name)
-                ready = False
-            self.health.set(SERVING if ready else NOT_SERVING)
+            self.health.set(SERVING if await self._ready() else NOT_SERVING)
             try:
                 async with asyncio.timeout(HEALTH_REFRESH_SECONDS):
                     await self.host.shutdown_started()

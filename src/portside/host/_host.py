@@ -93,6 +93,7 @@ class Host:
         self._idle.set()
         self._stop_requested: asyncio.Event | None = None
         self._stopping = asyncio.Event()
+        self._started = asyncio.Event()
         self._signals = 0
 
     @classmethod
@@ -246,6 +247,7 @@ class Host:
             await self._stop_services()
             raise
         self._state = "running"
+        self._started.set()
 
     @staticmethod
     def _announce(info: ServiceInfo, seconds: float) -> None:
@@ -260,6 +262,10 @@ class Host:
             self._state = "stopping"
             self._stopping.set()
             log.info("shutting down: readiness is now false, no new work is accepted")
+
+    async def running(self) -> None:
+        """Wait until every service has started (readiness can turn true from then on)."""
+        await self._started.wait()
 
     async def shutdown_started(self) -> None:
         """Wait until a shutdown begins (consumers stop taking new work then)."""
