@@ -55,7 +55,8 @@ _KNOWN: tuple[tuple[type[BaseException], Kind, str, bool], ...] = (
     (ConcurrencyError, "concurrency", "the resource changed; reload and retry", True),
     # The text of these may name hosts or URLs: the caller gets a fixed message.
     (StorageUnavailable, "unavailable", "a dependency is unavailable; retry later", False),
-    (ShuttingDown, "shutting_down", "the service is shutting down", False),
+    # "the host is starting" or "... stopping": which one matters to the caller.
+    (ShuttingDown, "shutting_down", "the service is not accepting work", True),
 )
 
 

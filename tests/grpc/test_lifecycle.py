@@ -28,7 +28,7 @@ async def test_a_call_in_flight_completes_and_a_call_after_shutdown_begins_is_re
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await app.stub.Echo(app.request("too late"))
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert "shutting down" in str(refused.value.details())
+    assert "the host is stopping" in str(refused.value.details())
     assert not stopping.done()  # the host waits for the held call
 
     gate.release.set()

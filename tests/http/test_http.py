@@ -378,7 +378,7 @@ async def test_shutdown_drains_requests_in_flight_and_refuses_new_ones(host: Hos
     assert (finished.status_code, finished.json()) == (200, {"waited": True})
     assert refused.status_code == 503
     assert refused.headers["connection"] == "close"
-    assert "shutting down" in str(problem_of(refused)["detail"])
+    assert "the host is stopping" in str(problem_of(refused)["detail"])
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as late:
             await late.get(f"{url}/health/live")
