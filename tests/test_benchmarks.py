@@ -12,8 +12,7 @@ from types import ModuleType
 
 import httpx
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from portside.di._provider import COMPILE_AFTER
 from portside.messaging import Envelope
@@ -21,6 +20,7 @@ from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._migrations import migrate
 from portside.testing.servers import require_server
+from portside.testing.sql import SERVERS, create_schema, drop_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def test_a_broken_container_fails_the_check(di_bench: ModuleType) -> None:
 
 # -- the hand-written users endpoints of http_bench.py's server part ------------------------
 
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = SERVERS["postgres"].url
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +86,13 @@ def http_handwritten() -> ModuleType:
     return module
 
 
-async def _in_postgres(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_URL)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres
 async def test_the_hand_written_users_endpoints_work_as_the_service(
     http_handwritten: ModuleType,
 ) -> None:
     require_server("PostgreSQL", "127.0.0.1", 5432)
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    await _in_postgres(f'CREATE SCHEMA "{schema}"')
+    await create_schema("postgres", schema)
     try:
         setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
         try:  # the users service's tables and portside's outbox, as the benchmark makes them
@@ -158,4 +149,4 @@ async def test_the_hand_written_users_endpoints_work_as_the_service(
         assert envelope.payload == {"user_id": user["id"], "name": "Ada", "department": None}
         assert set(json.loads(row.body)) == set(json.loads(Envelope("t", 1, {}).to_json()))
     finally:
-        await _in_postgres(f'DROP SCHEMA "{schema}" CASCADE')
+        await drop_schema("postgres", schema)

@@ -6,11 +6,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from portside.config import load_config
@@ -18,8 +17,7 @@ from portside.host import Host
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._migrations import migrate
-
-from ..conftest import require_server
+from portside.testing.sql import SERVERS, isolated_schema
 
 APPS = Path(__file__).resolve().parent / "apps"
 
@@ -103,44 +101,28 @@ async def test_the_host_upgrades_on_start_when_told_to(
         await host.stop()
 
 
-SERVERS = {
-    "postgres": ("PostgreSQL", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", 3306, "mysql+aiomysql://root@127.0.0.1:3306/test"),
-}
-
-
 @pytest.mark.parametrize("server", ["postgres", "mariadb"])
 async def test_migrations_run_on_database_servers_in_their_own_schema(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name, port, url = SERVERS[server]
-    require_server(name, "127.0.0.1", port)
     monkeypatch.syspath_prepend(str(APPS))
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    quoted, kind = (
-        (f'"{schema}"', "SCHEMA") if server == "postgres" else (f"`{schema}`", "DATABASE")
-    )
-    admin = create_async_engine(url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f"CREATE {kind} {quoted}"))
-    engine = make_engine(SqlSettings(url=url, schema_name=schema))
+    url = SERVERS[server].url
+    async with isolated_schema(server) as schema:
+        admin = create_async_engine(url)
+        engine = make_engine(SqlSettings(url=url, schema_name=schema))
 
-    async def tables() -> set[str]:
-        async with admin.connect() as connection:
-            return set(
-                await connection.run_sync(lambda c: inspect(c).get_table_names(schema=schema))
-            )
+        async def tables() -> set[str]:
+            async with admin.connect() as connection:
+                return set(
+                    await connection.run_sync(lambda c: inspect(c).get_table_names(schema=schema))
+                )
 
-    try:
-        await migrate(engine, "items", "items_migrations", "upgrade")
-        assert {"items", "alembic_version_items"} <= await tables()
-        assert "0001" in await migrate(engine, "items", "items_migrations", "current")
-        await migrate(engine, "items", "items_migrations", "downgrade", revision="base")
-        assert "items" not in await tables()
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(
-                text(f"DROP {kind} {quoted}" + (" CASCADE" if server == "postgres" else ""))
-            )
-        await admin.dispose()
+        try:
+            await migrate(engine, "items", "items_migrations", "upgrade")
+            assert {"items", "alembic_version_items"} <= await tables()
+            assert "0001" in await migrate(engine, "items", "items_migrations", "current")
+            await migrate(engine, "items", "items_migrations", "downgrade", revision="base")
+            assert "items" not in await tables()
+        finally:
+            await engine.dispose()
+            await admin.dispose()

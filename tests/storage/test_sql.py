@@ -2,14 +2,13 @@
 document repository and with a repository written in SQLAlchemy for the same port."""
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portside.errors import Invalid
 from portside.storage import UnitOfWork
@@ -17,15 +16,8 @@ from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._provider import create_tables
 from portside.storage.sql._uow import SqlOutbox, SqlUnitOfWork
-from portside.testing.sql import SqlNotes, app_tables
+from portside.testing.sql import SERVERS, SqlNotes, app_tables, isolated_schema
 from portside.testing.storage import DocumentNotes, StorageContract
-
-from ..conftest import require_server
-
-SERVERS = {
-    "postgres": ("PostgreSQL", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", 3306, "mysql+aiomysql://root@127.0.0.1:3306/test"),
-}
 
 
 async def prepare(engine: AsyncEngine) -> None:
@@ -64,25 +56,13 @@ class TestSqlite(StorageContract):
 async def isolated_engine(server: str) -> AsyncIterator[AsyncEngine]:
     """An engine whose tables live in a fresh schema (PostgreSQL) or database (MariaDB),
     dropped afterwards."""
-    name, port, admin_url = SERVERS[server]
-    require_server(name, "127.0.0.1", port)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    quoted = f'"{schema}"' if server == "postgres" else f"`{schema}`"
-    kind = "SCHEMA" if server == "postgres" else "DATABASE"
-    admin = create_async_engine(admin_url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f"CREATE {kind} {quoted}"))
-    engine = make_engine(SqlSettings(url=admin_url, schema_name=schema))
-    try:
-        await prepare(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(
-                text(f"DROP {kind} {quoted}" + (" CASCADE" if server == "postgres" else ""))
-            )
-        await admin.dispose()
+    async with isolated_schema(server) as schema:
+        engine = make_engine(SqlSettings(url=SERVERS[server].url, schema_name=schema))
+        try:
+            await prepare(engine)
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 class _ServerContract(StorageContract):

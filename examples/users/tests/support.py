@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portside.cache import CacheUnavailable
 from portside.messaging import Codec, Envelope
@@ -19,7 +17,7 @@ from portside.storage import EventEncoder, Outbox, UnitOfWork
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._migrations import migrate
-from portside.testing.servers import require_server
+from portside.testing.sql import SERVERS, isolated_schema
 from users.application import (
     Clock,
     CourseRepository,
@@ -38,11 +36,6 @@ from users.domain import User
 
 START = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 """The fixed clock's time: microseconds included, to show they survive every store."""
-
-SERVERS = {
-    "postgres": ("PostgreSQL", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", 3306, "mysql+aiomysql://root@127.0.0.1:3306/test"),
-}
 
 
 class FixedClock:
@@ -165,25 +158,13 @@ async def migrated_sqlite(path: Path) -> AsyncEngine:
 async def migrated_server(server: str) -> AsyncIterator[AsyncEngine]:
     """An engine whose tables live in a fresh schema (PostgreSQL) or database (MariaDB),
     upgraded by the service's migrations, and dropped afterwards."""
-    name, port, admin_url = SERVERS[server]
-    require_server(name, "127.0.0.1", port)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    quoted = f'"{schema}"' if server == "postgres" else f"`{schema}`"
-    kind = "SCHEMA" if server == "postgres" else "DATABASE"
-    admin = create_async_engine(admin_url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f"CREATE {kind} {quoted}"))
-    engine = make_engine(SqlSettings(url=admin_url, schema_name=schema))
-    try:
-        await migrate(engine, "users", "users.migrations", "upgrade")
-        yield engine
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(
-                text(f"DROP {kind} {quoted}" + (" CASCADE" if server == "postgres" else ""))
-            )
-        await admin.dispose()
+    async with isolated_schema(server) as schema:
+        engine = make_engine(SqlSettings(url=SERVERS[server].url, schema_name=schema))
+        try:
+            await migrate(engine, "users", "users.migrations", "upgrade")
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 def types_of(published: Sequence[Published]) -> list[str]:

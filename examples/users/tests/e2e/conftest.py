@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from portside.testing.process import ServiceProcess
 from portside.testing.servers import require_server
+from portside.testing.sql import SERVERS, create_schema, drop_schema
 
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = SERVERS["postgres"].url
 
 
 def users_config(directory: Path, storage: str) -> Path:
@@ -34,15 +33,6 @@ def users_config(directory: Path, storage: str) -> Path:
     return path
 
 
-async def _schema(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_URL)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -58,7 +48,7 @@ def users_process(
     else:
         require_server("PostgreSQL", "127.0.0.1", 5432)
         schema = f"e2e_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_schema(f'CREATE SCHEMA "{schema}"'))
+        asyncio.run(create_schema("postgres", schema))
         storage = f'provider = "sql"\nurl = "{POSTGRES_URL}"\nschema_name = "{schema}"\n'
     process = ServiceProcess(users_config(directory, storage))
     try:
@@ -67,7 +57,7 @@ def users_process(
         assert process.returncode == 0, process.output
     finally:
         if schema is not None:
-            asyncio.run(_schema(f'DROP SCHEMA "{schema}" CASCADE'))
+            asyncio.run(drop_schema("postgres", schema))
 
 
 def unique(prefix: str = "user") -> str:
