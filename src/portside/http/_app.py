@@ -88,19 +88,15 @@ def _add_health(app: FastAPI, host: Host) -> None:
         return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
     report = {"description": "the health report", "content": {"application/json": {}}}
-    app.add_api_route(
-        HEALTH_LIVE,
-        live,
-        methods=["GET"],
-        tags=["health"],
-        summary="Liveness: the process is alive (never checks dependencies)",
-        responses={200: report, 503: report},
-    )
-    app.add_api_route(
-        HEALTH_READY,
-        ready,
-        methods=["GET"],
-        tags=["health"],
-        summary="Readiness: running, and every health check passes",
-        responses={200: report, 503: report},
-    )
+    for path, endpoint, summary in (
+        (HEALTH_LIVE, live, "Liveness: the process is alive (never checks dependencies)"),
+        (HEALTH_READY, ready, "Readiness: running, and every health check passes"),
+    ):
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            tags=["health"],
+            summary=summary,
+            responses={200: report, 503: report},
+        )
