@@ -26,7 +26,7 @@ from users.contract.convert import course_to_pb, user_to_pb
 from users.contract.proto import users_pb2 as pb
 from users.contract.proto import users_pb2_grpc
 
-from .http import course_dto, user_dto
+from .wire import course_dto, user_dto
 
 __all__ = ["UserServicer", "grpc_service"]
 

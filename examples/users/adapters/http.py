@@ -25,9 +25,10 @@ from users.application import (
     UnregisterUser,
 )
 from users.contract import dtos
-from users.domain import Course, User
 
-__all__ = ["CourseList", "FirstRequestHint", "course_dto", "http_routes", "router", "user_dto"]
+from .wire import course_dto, user_dto
+
+__all__ = ["CourseList", "FirstRequestHint", "http_routes", "router"]
 
 log = logging.getLogger("users")
 
@@ -40,14 +41,6 @@ class CourseList(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     items: list[dtos.Course]
-
-
-def user_dto(user: User) -> dtos.User:
-    return dtos.User(id=user.id, name=user.name, department=user.department, created=user.created)
-
-
-def course_dto(course: Course) -> dtos.Course:
-    return dtos.Course(id=course.id, name=course.name)
 
 
 @router.post(
