@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from datetime import UTC, datetime
 
 from portside.errors import FieldViolation, Invalid
@@ -20,14 +20,14 @@ NAME_MAX = 64
 DEPARTMENT_MAX = 64
 UNPRINTABLE = "must not contain control characters or unpaired surrogates"
 
-# Unicode categories a name never needs: control characters (NUL, newlines, escapes)
-# and surrogates, which are not characters and cannot be stored as UTF-8.
-_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs"})
+# What a name never needs: the control characters (Unicode category Cc: NUL, newlines,
+# escapes) and surrogates (Cs), which are not characters and cannot be stored as UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def printable(text: str) -> bool:
     """Whether ``text`` has no control characters and no unpaired surrogates."""
-    return not any(unicodedata.category(c) in _UNPRINTABLE_CATEGORIES for c in text)
+    return _UNPRINTABLE.search(text) is None
 
 
 def clean_name(name: object, violations: list[FieldViolation], field: str = "name") -> str:

@@ -43,6 +43,13 @@ def test_ids_are_unique() -> None:
 
 
 @pytest.mark.parametrize(
+    "name", ["Zoë Ñúñez", "艾达", "Ada 🚀 Lovelace", "O'Brien-Smith", "a\u00a0b", "x" * 64]
+)
+def test_any_printable_text_is_a_name(name: str) -> None:
+    assert User.register(name, "Ré & D", now=NOW).name == name
+
+
+@pytest.mark.parametrize(
     ("name", "department", "fields"),
     [
         ("", None, ["name"]),
@@ -56,6 +63,7 @@ def test_ids_are_unique() -> None:
         ("ada\nlovelace", None, ["name"]),
         ("ada", "r\x00d", ["department"]),
         ("\udb27ada", "\x1b[31m", ["name", "department"]),
+        ("ada\x7f", "r\x85d", ["name", "department"]),  # DEL, and a C1 control (NEL)
     ],
 )
 def test_each_invalid_input_names_its_field(
