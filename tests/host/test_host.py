@@ -261,6 +261,29 @@ async def test_shutdown_refuses_new_work_and_drains_in_flight_work_before_stop_h
     assert EVENTS.index("request finished") < EVENTS.index("users: stop server")
 
 
+async def test_work_is_tracked_by_a_plain_with_block_too(tmp_path: Path) -> None:
+    host = Host(config(tmp_path), [users_service()])
+    with pytest.raises(ShuttingDown), host.work():
+        pass
+    assert host.in_flight == 0
+    await host.start()
+    seen: list[int] = []
+
+    def fail_while_tracked() -> None:
+        with host.work():
+            seen.append(host.in_flight)
+            raise RuntimeError
+
+    with host.work():
+        seen.append(host.in_flight)
+        with pytest.raises(RuntimeError):
+            fail_while_tracked()
+        seen.append(host.in_flight)
+    assert seen == [1, 2, 1]
+    assert host.in_flight == 0
+    assert await host.stop()
+
+
 async def test_drain_gives_up_after_the_shutdown_timeout(tmp_path: Path) -> None:
     host = Host(config(tmp_path, "[host]\nshutdown_timeout = 0.05\n"), [users_service()])
     await host.start()

@@ -12,14 +12,13 @@ a second signal forces the exit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -154,22 +153,24 @@ class Host:
         """Each running service's container, by service name."""
         return {r.service.name: r.provider for r in self._running}
 
-    @contextlib.asynccontextmanager
-    async def work(self) -> AsyncIterator[None]:
-        """Track one unit of in-flight work; refused with :class:`ShuttingDown` unless running.
+    def work(self) -> _Work:
+        """Track one unit of in-flight work, with ``with`` or ``async with``; refused with
+        :class:`ShuttingDown` unless running.
 
         Shutdown waits (up to ``shutdown_timeout``) for tracked work to finish.
         """
+        return _Work(self)
+
+    def _enter_work(self) -> None:
         if not self.accepting:
             raise ShuttingDown(f"the host is {self._state}; no new work is accepted")
         self._inflight += 1
         self._idle.clear()
-        try:
-            yield
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle.set()
+
+    def _leave_work(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self._idle.set()
 
     @property
     def in_flight(self) -> int:
@@ -363,3 +364,25 @@ def run_from_config(path: str | None = None, *, services: Sequence[Service] = ()
     for service in services:
         host.add(service)
     return host.run()
+
+
+class _Work:
+    """One unit of a host's in-flight work (see :meth:`Host.work`). A plain class rather
+    than a generator-based context manager: every request and call enters one."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def __enter__(self) -> None:
+        self.host._enter_work()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.host._leave_work()
+
+    async def __aenter__(self) -> None:
+        self.host._enter_work()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.host._leave_work()
