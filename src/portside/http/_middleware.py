@@ -11,7 +11,6 @@ exception no handler answered becomes a 500 problem with an opaque id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from portside._deadlines import Deadlines
 from portside._failures import classify
 from portside.di import ServiceProvider
 from portside.host import Host, ShuttingDown
@@ -70,6 +70,7 @@ class PortsideMiddleware:
         self.host = host
         self.max_body = settings.max_body_bytes
         self.timeout = settings.request_timeout
+        self.deadlines = Deadlines(settings.request_timeout)
         self.bypass = frozenset(bypass)
         self.wants_request = provider.accepts_context(Request)
 
@@ -114,14 +115,15 @@ class PortsideMiddleware:
         if length is not None and length > self.max_body:
             await _too_large(self.max_body, scope["path"])(scope, receive, send)
             return
-        receive = _limited(receive, self.max_body)
+        if length is None:  # with one, the server delivers no more body than it declares
+            receive = _limited(receive, self.max_body)
         if scope["path"] in self.bypass:
             await self.app(scope, receive, send)
             return
         if self.host is None:
             await self._in_scope(scope, receive, send)
             return
-        async with self.host.work():
+        with self.host.work():
             await self._in_scope(scope, receive, send)
 
     async def _in_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,7 +133,7 @@ class PortsideMiddleware:
         async with self.provider.create_scope(context=context) as di_scope:
             scope[SCOPE_KEY] = di_scope
             try:
-                async with asyncio.timeout(self.timeout):
+                async with self.deadlines.limit():
                     await self.app(scope, receive, send)
             finally:
                 # The DI scope holds the Request, whose .scope is this dict: without this,

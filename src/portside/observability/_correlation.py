@@ -8,8 +8,8 @@ a value bound inside one task is never seen by another.
 from __future__ import annotations
 
 import contextvars
+import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,7 +52,7 @@ def reset_correlation_id(token: contextvars.Token[str | None]) -> None:
 
 def new_correlation_id() -> str:
     """Return a fresh random correlation id (32 lowercase hexadecimal characters)."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")

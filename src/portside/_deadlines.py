@@ -1,0 +1,92 @@
+"""Time limits for many concurrent requests, kept by one timer.
+
+``asyncio.timeout`` schedules and cancels a timer per block, which is a noticeable part of
+serving a small request. :class:`Deadlines` instead records each block's deadline in a
+dict and runs one periodic tick (every ``resolution`` seconds, a tenth of the limit by
+default) while any block is open; the tick cancels the tasks past their deadline. A task
+is therefore cancelled between ``seconds`` and ``seconds + resolution`` after it entered,
+and sees :class:`TimeoutError`, as with ``asyncio.timeout``; a cancellation that came from
+elsewhere stays a :class:`asyncio.CancelledError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+__all__ = ["Deadlines"]
+
+
+class Deadlines:
+    """Cancels the tasks that stay in a :meth:`limit` block longer than ``seconds``."""
+
+    def __init__(self, seconds: float, *, resolution: float | None = None) -> None:
+        if seconds <= 0:
+            raise ValueError(f"the time limit must be positive, not {seconds!r}")
+        self.seconds = seconds
+        self.resolution = resolution or min(max(seconds / 10, 0.005), 1.0)
+        self._open: dict[_Limit, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def pending(self) -> int:
+        """How many :meth:`limit` blocks are open now."""
+        return len(self._open)
+
+    @property
+    def timer_running(self) -> bool:
+        return self._timer is not None
+
+    def limit(self) -> _Limit:
+        """``async with deadlines.limit():`` runs the block within the time limit."""
+        return _Limit(self)
+
+    def _enter(self, limit: _Limit, loop: asyncio.AbstractEventLoop) -> None:
+        self._open[limit] = loop.time() + self.seconds
+        if self._timer is None:
+            self._timer = loop.call_later(self.resolution, self._tick)
+
+    def _exit(self, limit: _Limit) -> None:
+        del self._open[limit]
+        if not self._open and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for limit, deadline in self._open.items():
+            if deadline <= now and not limit.expired:
+                limit.expired = True
+                limit.task.cancel()
+        self._timer = loop.call_later(self.resolution, self._tick)
+
+
+class _Limit:
+    __slots__ = ("cancelling", "deadlines", "expired", "task")
+
+    def __init__(self, deadlines: Deadlines) -> None:
+        self.deadlines = deadlines
+        self.expired = False
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a time limit needs a running task")
+        self.task, self.cancelling = task, task.cancelling()
+        self.deadlines._enter(self, task.get_loop())
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.deadlines._exit(self)
+        # As asyncio.timeout: a timeout only when no other cancellation is pending.
+        if (
+            self.expired
+            and self.task.uncancel() <= self.cancelling
+            and exc_type is asyncio.CancelledError
+        ):
+            raise TimeoutError from exc

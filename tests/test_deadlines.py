@@ -1,0 +1,89 @@
+"""One timer for the time limit of many requests: a task past its deadline is cancelled
+and sees ``TimeoutError``; any other cancellation stays a cancellation."""
+
+import asyncio
+
+import pytest
+
+from portside._deadlines import Deadlines
+
+
+async def test_a_task_within_its_limit_is_left_alone() -> None:
+    deadlines = Deadlines(5.0)
+    async with deadlines.limit():
+        await asyncio.sleep(0)
+    assert deadlines.pending == 0
+
+
+async def test_a_task_past_its_limit_gets_timeout_error() -> None:
+    deadlines = Deadlines(0.05)
+    never = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(TimeoutError):
+        async with deadlines.limit():
+            await never.wait()
+    waited = loop.time() - began
+    assert 0.05 <= waited < 0.05 + 2 * deadlines.resolution + 0.5
+    assert deadlines.pending == 0
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_each_task_has_its_own_deadline() -> None:
+    deadlines = Deadlines(0.05)
+    never, release = asyncio.Event(), asyncio.Event()
+
+    async def stuck() -> str:
+        async with deadlines.limit():
+            await never.wait()
+        return "finished"
+
+    async def quick() -> str:
+        async with deadlines.limit():
+            await release.wait()
+        return "finished"
+
+    slow_task = asyncio.create_task(stuck())
+    quick_task = asyncio.create_task(quick())
+    await asyncio.sleep(0)
+    release.set()
+    assert await quick_task == "finished"
+    with pytest.raises(TimeoutError):
+        await slow_task
+
+
+async def test_a_cancellation_from_elsewhere_is_not_turned_into_a_timeout() -> None:
+    deadlines = Deadlines(5.0)
+    entered = asyncio.Event()
+
+    async def work() -> None:
+        async with deadlines.limit():
+            entered.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(work())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert deadlines.pending == 0
+
+
+async def test_the_timer_runs_only_while_a_task_is_limited() -> None:
+    deadlines = Deadlines(0.05)
+    assert not deadlines.timer_running
+    async with deadlines.limit():
+        assert deadlines.timer_running
+        async with deadlines.limit():
+            pass
+        assert deadlines.timer_running
+    assert not deadlines.timer_running
+    with pytest.raises(TimeoutError):
+        async with deadlines.limit():
+            await asyncio.Event().wait()
+    assert not deadlines.timer_running
+
+
+def test_the_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        Deadlines(0)
