@@ -20,7 +20,7 @@ from portside.storage import StorageError
 from ._middleware import PortsideMiddleware
 from ._openapi import install as install_openapi
 from ._problems import PayloadTooLarge, handle_exception
-from ._routes import Routes
+from ._routes import Routes, add_routes
 from ._settings import HttpSettings
 
 __all__ = ["HEALTH_LIVE", "HEALTH_READY", "build_app"]
@@ -70,7 +70,7 @@ def build_app(
         _add_health(app, host)
         bypass = [HEALTH_LIVE, HEALTH_READY]
     for declared in routes:
-        app.include_router(declared.router, prefix=declared.prefix, tags=list(declared.tags))
+        add_routes(app, declared)
     install_openapi(app)
     app.add_middleware(
         PortsideMiddleware, provider=provider, host=host, settings=settings, bypass=bypass

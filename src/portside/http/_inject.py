@@ -5,22 +5,27 @@
 async def get_user(user_id: str, get: Inject[GetUser]) -> UserOut: ...
 ```
 
-``Inject[T]`` is ``Annotated[T, Depends(resolver)]`` with one resolver per type, made once;
-FastAPI reads the signature when the route is declared, and a request only runs
-``scope.aget(T)`` on the scope the middleware opened for it.
+``Inject[T]`` is ``Annotated[T, Depends(resolver)]`` with one resolver per type, made once,
+so it works in any FastAPI app. ``build_app`` goes further: it serves each handler through
+:func:`direct_injection`, which takes the ``Inject`` parameters out of the signature FastAPI
+sees and resolves them itself, so a request runs ``scope.aget(T)`` per service and none of
+FastAPI's per-request dependency solving. Signatures are read once, when the app is built.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
-from fastapi import Depends
-from starlette.requests import HTTPConnection
+from fastapi import Depends, params
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
 
 from portside.di import Scope
 
-__all__ = ["SCOPE_KEY", "Inject", "request_scope"]
+__all__ = ["SCOPE_KEY", "Inject", "direct_injection", "request_scope"]
 
 T = TypeVar("T")
 
@@ -40,6 +45,7 @@ def request_scope(connection: HTTPConnection) -> Scope:
 
 
 _resolvers: dict[Any, Callable[[HTTPConnection], Awaitable[Any]]] = {}
+_services: dict[Callable[[HTTPConnection], Awaitable[Any]], Any] = {}
 
 
 def _resolver(service: Any) -> Callable[[HTTPConnection], Awaitable[Any]]:
@@ -51,7 +57,98 @@ def _resolver(service: Any) -> Callable[[HTTPConnection], Awaitable[Any]]:
 
         resolve.__name__ = f"inject_{getattr(service, '__name__', 'service')}"
         resolver = _resolvers.setdefault(service, resolve)
+        _services[resolver] = service
     return resolver
+
+
+_NOT_INJECTED = object()
+#: The parameter through which a rewritten handler receives the request, when the
+#: handler itself takes none.
+_REQUEST = "_portside_request"
+_UNSUPPORTED_KINDS = frozenset(
+    {
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD,
+    }
+)
+
+
+def _injected(annotation: Any) -> Any:
+    """The service an ``Inject[T]`` annotation names, else ``_NOT_INJECTED``."""
+    if get_origin(annotation) is not Annotated:
+        return _NOT_INJECTED
+    for marker in get_args(annotation)[1:]:
+        if isinstance(marker, params.Depends) and marker.dependency in _services:
+            return _services[marker.dependency]
+    return _NOT_INJECTED
+
+
+def _is_request(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Request)
+
+
+def direct_injection(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` with its ``Inject[T]`` parameters resolved from the request's DI scope
+    by a wrapper, instead of by FastAPI's dependency solving.
+
+    The wrapper's signature is ``endpoint``'s without those parameters, plus the request
+    when ``endpoint`` takes none, so FastAPI validates and documents the same request
+    parameters. A synchronous ``endpoint`` still runs in the thread pool. Anything this
+    cannot rewrite faithfully (no ``Inject`` parameter, a generator, a callable object,
+    positional-only or variadic parameters, annotations that do not resolve) is returned
+    unchanged, and its ``Inject`` parameters are resolved by FastAPI as dependencies.
+    """
+    if not inspect.isfunction(endpoint) or (
+        inspect.isgeneratorfunction(endpoint) or inspect.isasyncgenfunction(endpoint)
+    ):
+        return endpoint
+    try:
+        signature = inspect.signature(endpoint, eval_str=True)
+    except (NameError, TypeError, ValueError):
+        return endpoint
+    services: list[tuple[str, Any]] = []
+    kept: list[inspect.Parameter] = []
+    request_name: str | None = None
+    for parameter in signature.parameters.values():
+        if parameter.kind in _UNSUPPORTED_KINDS:
+            return endpoint
+        service = _injected(parameter.annotation)
+        if service is not _NOT_INJECTED:
+            services.append((parameter.name, service))
+            continue
+        if request_name is None and _is_request(parameter.annotation):
+            request_name = parameter.name
+        kept.append(parameter)
+    if not services:
+        return endpoint
+    own_request = request_name is None
+    if own_request:
+        request_name = _REQUEST
+        kept.append(inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+    wrapper = _wrapper(endpoint, tuple(services), str(request_name), pop=own_request)
+    functools.update_wrapper(wrapper, endpoint)
+    # FastAPI looks through __wrapped__ in places; it must see the wrapper, which is async.
+    del wrapper.__wrapped__  # type: ignore[attr-defined]
+    wrapper.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _wrapper(
+    endpoint: Callable[..., Any], services: tuple[tuple[str, Any], ...], request: str, *, pop: bool
+) -> Callable[..., Awaitable[Any]]:
+    is_async = inspect.iscoroutinefunction(endpoint)
+
+    async def with_services(**kwargs: Any) -> Any:
+        connection = kwargs.pop(request) if pop else kwargs[request]
+        scope = request_scope(connection)
+        for name, service in services:
+            kwargs[name] = await scope.aget(service)
+        if is_async:
+            return await endpoint(**kwargs)
+        return await run_in_threadpool(endpoint, **kwargs)
+
+    return with_services
 
 
 if TYPE_CHECKING:
