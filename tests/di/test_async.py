@@ -154,3 +154,72 @@ async def test_cancelling_the_creating_task_lets_a_waiter_create_instead() -> No
         await first
     assert isinstance(await second, Pool)
     assert len(calls) == 2
+
+
+async def test_a_failed_scoped_creation_is_raised_to_every_waiter_and_can_be_retried() -> None:
+    attempts: list[int] = []
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def flaky() -> Session:
+        attempts.append(1)
+        entered.set()
+        await gate.wait()
+        if len(attempts) == 1:
+            raise ConnectionError("no session")
+        return Session(Pool())
+
+    provider = ServiceCollection().add_scoped(Session, factory=flaky).build()
+    async with provider.create_scope() as scope:
+        tasks = [asyncio.create_task(scope.aget(Session)) for _ in range(5)]
+        await entered.wait()
+        gate.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert [type(r) for r in results] == [ConnectionError] * 5
+        assert isinstance(await scope.aget(Session), Session)
+    assert len(attempts) == 2
+
+
+async def test_cancelling_the_task_creating_a_scoped_service_lets_a_waiter_create_it() -> None:
+    started = asyncio.Event()
+    calls: list[int] = []
+
+    async def slow() -> Session:
+        calls.append(1)
+        if len(calls) == 1:
+            started.set()
+            await asyncio.Event().wait()  # never finishes: it is cancelled
+        return Session(Pool())
+
+    provider = ServiceCollection().add_scoped(Session, factory=slow).build()
+    async with provider.create_scope() as scope:
+        first = asyncio.create_task(scope.aget(Session))
+        second = asyncio.create_task(scope.aget(Session))
+        await started.wait()
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        created = await second
+        assert created is await scope.aget(Session)
+    assert len(calls) == 2
+
+
+async def test_a_cancelled_waiter_leaves_the_scoped_creation_to_the_others() -> None:
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def gated() -> Session:
+        entered.set()
+        await gate.wait()
+        return Session(Pool())
+
+    provider = ServiceCollection().add_scoped(Session, factory=gated).build()
+    async with provider.create_scope() as scope:
+        creator = asyncio.create_task(scope.aget(Session))
+        waiter = asyncio.create_task(scope.aget(Session))
+        # Tasks run in creation order: by the time this wakes, the waiter waits on the
+        # creator's creation.
+        await entered.wait()
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        gate.set()
+        assert await creator is await scope.aget(Session)

@@ -102,6 +102,32 @@ def _retry_after_cancel(future: concurrent.futures.Future[Any] | asyncio.Future[
     return future.cancelled() and (task is None or not task.cancelling())
 
 
+async def _join(waiters: list[asyncio.Future[Any]]) -> Any:
+    """Wait for the creation that ``waiters`` belongs to; ``MISSING`` when its creator was
+    cancelled (the caller tries again)."""
+    future = asyncio.get_running_loop().create_future()
+    waiters.append(future)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        if _retry_after_cancel(future):
+            return MISSING
+        raise
+
+
+def _settle(
+    waiters: list[asyncio.Future[Any]], value: Any, error: BaseException | None = None
+) -> None:
+    """Hand a creation's value, or the exception it raised, to the tasks waiting for it."""
+    for future in waiters:
+        if future.done():  # its task was cancelled meanwhile
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+
 def runtime_helpers(
     graph: ResolvedGraph,
     owner: Owner,
@@ -165,29 +191,29 @@ def runtime_helpers(
             v = c.get(k, MISSING)
             if v is not MISSING:
                 return v
-            pending: dict[int, asyncio.Future[Any]] | None = c.get(-2)
-            if pending is None:  # the scope's creations in progress live under key -2
+            # The scope's creations in progress live under key -2: for each, the futures of
+            # the tasks waiting for it. A creation nobody waits for allocates no future.
+            pending: dict[int, list[asyncio.Future[Any]]] | None = c.get(-2)
+            if pending is None:
                 pending = c[-2] = {}
-            future = pending.get(k)
-            if future is not None:
-                try:
-                    return await asyncio.shield(future)
-                except asyncio.CancelledError:
-                    if _retry_after_cancel(future):
-                        continue
-                    raise
-            future = pending[k] = asyncio.get_running_loop().create_future()
+            waiters = pending.get(k)
+            if waiters is not None:
+                v = await _join(waiters)
+                if v is MISSING:  # its creator was cancelled: try again
+                    continue
+                return v
+            waiters = pending[k] = []
             try:
                 v = await create(o, c)
             except asyncio.CancelledError:
-                future.cancel()
+                for future in waiters:
+                    future.cancel()
                 raise
             except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()
+                _settle(waiters, None, exc)
                 raise
             else:
-                future.set_result(v)
+                _settle(waiters, v)
                 return v
             finally:
                 del pending[k]
