@@ -69,19 +69,26 @@ async def test_a_cancellation_from_elsewhere_is_not_turned_into_a_timeout() -> N
     assert deadlines.pending == 0
 
 
-async def test_the_timer_runs_only_while_a_task_is_limited() -> None:
+async def test_the_timer_runs_while_tasks_are_limited_and_stops_at_an_idle_tick() -> None:
     deadlines = Deadlines(0.05)
-    assert not deadlines.timer_running
+    loop = asyncio.get_running_loop()
+    assert deadlines.next_tick is None
     async with deadlines.limit():
-        assert deadlines.timer_running
+        first = deadlines.next_tick
+        assert first is not None
         async with deadlines.limit():
             pass
-        assert deadlines.timer_running
-    assert not deadlines.timer_running
+        assert deadlines.next_tick == first  # one timer for every open block
+    assert deadlines.next_tick == first  # kept through a lull: the next request reuses it
+    # Timers run in the order of their times: this callback runs after that tick.
+    after_tick = loop.create_future()
+    loop.call_at(first + deadlines.resolution / 2, after_tick.set_result, None)
+    await after_tick
+    assert deadlines.next_tick is None  # the tick found no open block and stopped
     with pytest.raises(TimeoutError):
         async with deadlines.limit():
             await asyncio.Event().wait()
-    assert not deadlines.timer_running
+    assert deadlines.next_tick is not None
 
 
 def test_the_limit_must_be_positive() -> None:

@@ -3,7 +3,9 @@
 ``asyncio.timeout`` schedules and cancels a timer per block, which is a noticeable part of
 serving a small request. :class:`Deadlines` instead records each block's deadline in a
 dict and runs one periodic tick (every ``resolution`` seconds, a tenth of the limit by
-default) while any block is open; the tick cancels the tasks past their deadline. A task
+default) while blocks are open; the tick cancels the tasks past their deadline, and stops
+at the first tick that finds no block open (so a lull between requests does not schedule
+and cancel a timer per request). A task
 is therefore cancelled between ``seconds`` and ``seconds + resolution`` after it entered,
 and sees :class:`TimeoutError`, as with ``asyncio.timeout``; a cancellation that came from
 elsewhere stays a :class:`asyncio.CancelledError`.
@@ -34,8 +36,9 @@ class Deadlines:
         return len(self._open)
 
     @property
-    def timer_running(self) -> bool:
-        return self._timer is not None
+    def next_tick(self) -> float | None:
+        """The event loop time of the next tick, ``None`` while the timer is stopped."""
+        return None if self._timer is None else self._timer.when()
 
     def limit(self) -> _Limit:
         """``async with deadlines.limit():`` runs the block within the time limit."""
@@ -48,11 +51,11 @@ class Deadlines:
 
     def _exit(self, limit: _Limit) -> None:
         del self._open[limit]
-        if not self._open and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _tick(self) -> None:
+        if not self._open:
+            self._timer = None
+            return
         loop = asyncio.get_running_loop()
         now = loop.time()
         for limit, deadline in self._open.items():
