@@ -65,12 +65,12 @@ def build_app(
     )
     for exc_type in _HANDLED:
         app.add_exception_handler(exc_type, handle_exception)
-    bypass: list[str] = []
-    if host is not None:
-        _add_health(app, host)
-        bypass = [HEALTH_LIVE, HEALTH_READY]
     for declared in routes:
         add_routes(app, declared)
+    bypass: list[str] = []
+    if host is not None:  # after the service's routes, which are matched first
+        _add_health(app, host)
+        bypass = [HEALTH_LIVE, HEALTH_READY]
     install_openapi(app)
     app.add_middleware(
         PortsideMiddleware, provider=provider, host=host, settings=settings, bypass=bypass

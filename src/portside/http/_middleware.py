@@ -11,6 +11,7 @@ exception no handler answered becomes a 500 problem with an opaque id.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -73,6 +74,9 @@ class PortsideMiddleware:
         self.deadlines = Deadlines(settings.request_timeout)
         self.bypass = frozenset(bypass)
         self.wants_request = provider.accepts_context(Request)
+        self.work: contextlib.AbstractContextManager[None] = (
+            contextlib.nullcontext() if host is None else host.work()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,7 +91,7 @@ class PortsideMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": [*message.get("headers", ()), echoed]}
+                message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
         try:
@@ -120,25 +124,20 @@ class PortsideMiddleware:
         if scope["path"] in self.bypass:
             await self.app(scope, receive, send)
             return
-        if self.host is None:
-            await self._in_scope(scope, receive, send)
-            return
-        with self.host.work():
-            await self._in_scope(scope, receive, send)
-
-    async def _in_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         context: dict[Any, Any] | None = (
             {Request: Request(scope, receive)} if self.wants_request else None
         )
-        async with self.provider.create_scope(context=context) as di_scope:
-            scope[SCOPE_KEY] = di_scope
-            try:
-                async with self.deadlines.limit():
-                    await self.app(scope, receive, send)
-            finally:
-                # The DI scope holds the Request, whose .scope is this dict: without this,
-                # every request would leave a reference cycle for the garbage collector.
-                del scope[SCOPE_KEY]
+        with self.work:
+            async with self.provider.create_scope(context=context) as di_scope:
+                scope[SCOPE_KEY] = di_scope
+                try:
+                    async with self.deadlines.limit():
+                        await self.app(scope, receive, send)
+                finally:
+                    # The DI scope holds the Request, whose .scope is this dict: without
+                    # this, every request would leave a reference cycle for the garbage
+                    # collector.
+                    del scope[SCOPE_KEY]
 
 
 def _content_length(headers: Collection[tuple[bytes, bytes]]) -> int | None:
