@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
+
+from pydantic_core import from_json, to_json
 
 from portside.cache import Cache
 from users.domain import User
@@ -26,12 +27,14 @@ class CachedUsers:
         raw = await self.cache.get(KEY + user_id)
         if raw is None:
             return None
-        data = json.loads(raw)
-        user = User(
-            data["id"], data["name"], data["department"], datetime.fromisoformat(data["created"])
+        data = from_json(raw)
+        return User.restore(
+            data["id"],
+            data["name"],
+            data["department"],
+            datetime.fromisoformat(data["created"]),
+            int(data["version"]),
         )
-        user.version = int(data["version"])
-        return user
 
     async def put(self, user: User, /) -> None:
         data = {
@@ -41,7 +44,7 @@ class CachedUsers:
             "created": user.created.isoformat(),
             "version": user.version,
         }
-        await self.cache.set(KEY + user.id, json.dumps(data).encode(), ttl=self.ttl)
+        await self.cache.set(KEY + user.id, to_json(data), ttl=self.ttl)
 
     async def forget(self, *user_ids: str) -> None:
         await self.cache.delete(*(KEY + user_id for user_id in user_ids))

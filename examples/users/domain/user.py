@@ -25,6 +25,17 @@ class User(Aggregate):
         self.name, self.department = self.validate(name, department)
         self.created = check_created(created)
 
+    @classmethod
+    def restore(
+        cls, id: str, name: str, department: str | None, created: datetime, version: int
+    ) -> User:
+        """A user exactly as this service saved it (``created`` in UTC), rebuilt without
+        checking its fields again: they were checked when it was saved."""
+        user = cls.__new__(cls)
+        user.id, user.name, user.department, user.created = id, name, department, created
+        user.version = version
+        return user
+
     @staticmethod
     def validate(name: str, department: str | None) -> tuple[str, str | None]:
         """The cleaned ``(name, department)``, or :class:`~portside.errors.Invalid` naming

@@ -115,6 +115,22 @@ def test_invalid_changes_leave_the_user_as_it_was() -> None:
     assert (user.name, user.department, user.pending_events) == ("ada", "R&D", ())
 
 
+def test_a_restored_user_is_as_saved_and_has_recorded_nothing() -> None:
+    saved = User.register("Ada", "R&D", now=NOW)
+    saved.version = 3
+    restored = User.restore(saved.id, saved.name, saved.department, saved.created, 3)
+    assert (restored.id, restored.name, restored.department, restored.created) == (
+        saved.id,
+        "Ada",
+        "R&D",
+        NOW,
+    )
+    assert restored.version == 3
+    assert restored.pending_events == ()
+    assert restored.modify("Ada L", None)
+    assert [type(e).__name__ for e in restored.pull_events()] == ["UserModified"]
+
+
 def test_unregistering_records_the_event() -> None:
     user = User("u1", "ada", None, NOW)
     user.unregister()
