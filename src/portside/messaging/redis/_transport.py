@@ -1,6 +1,13 @@
 """Redis Streams through redis-py: a stream per topic, a consumer group per group,
 a per-group retry stream fed by a delay schedule (a sorted set), claiming of entries left
-pending by crashed consumers, and a dead-letter stream."""
+pending by crashed consumers, and a dead-letter stream.
+
+Acknowledgements travel with the subscription's next read: a settled delivery's entry id is
+recorded, and the reader sends the recorded XACKs and its next XREADGROUP in one round
+trip. While deliveries are in flight the reader blocks for at most ``ACK_DELAY``, so an
+acknowledgement waits no longer than that; an idle reader blocks longer. Acknowledgements
+still unsent when a subscription stops are sent after its deliveries have drained.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ from portside.messaging._transport import Consumer, DeadLetter
 __all__ = ["RedisTransport"]
 
 MAXLEN = 100_000  # entries kept per topic stream (approximately)
+ACK_DELAY = 0.01  # seconds an acknowledgement may wait for the reader's next read
+IDLE_BLOCK = 0.3  # seconds a reader with nothing in flight blocks for new entries
 
 
 def _unavailable(exc: BaseException) -> BrokerUnavailable:
@@ -44,21 +53,14 @@ class _Delivery:
         self.attempt = int(fields.get("attempt", "1"))
         self.settled = False
 
-    async def _done(self) -> None:
-        client = self._sub.transport.client
-        await client.xack(self._stream, self._sub.group, self._id)
-        if self._stream == self._sub.retry_stream:
-            await client.xdel(self._stream, self._id)
-
     async def ack(self) -> None:
         self.settled = True
-        await self._done()
+        self._sub.acknowledge(self._stream, self._id)
 
     async def retry(self, delay: float, *, error: str) -> None:
         fields = {**self._fields, "attempt": str(self.attempt + 1)}
         await self._sub.transport.schedule(self._sub.retry_stream, fields, delay)
-        self.settled = True
-        await self._done()
+        await self.ack()
 
     async def dead_letter(self, reason: str) -> None:
         transport = self._sub.transport
@@ -74,8 +76,7 @@ class _Delivery:
                 "failed_at": datetime.now(UTC).isoformat(),
             },
         )
-        self.settled = True
-        await self._done()
+        await self.ack()
 
 
 class _Subscription:
@@ -88,6 +89,7 @@ class _Subscription:
         self._task: asyncio.Task[None] | None = None
         self._tasks = KeyedTasks()
         self._taking = True
+        self._acks: list[tuple[str, str]] = []
 
     async def start(self, consumer: Consumer, prefetch: int) -> None:
         client = self.transport.client
@@ -99,6 +101,18 @@ class _Subscription:
                     raise
         self._task = asyncio.create_task(self._read(consumer, prefetch))
 
+    def acknowledge(self, stream: str, entry_id: str) -> None:
+        """Record that ``entry_id`` of ``stream`` is settled; the next read sends its XACK."""
+        self._acks.append((stream, entry_id))
+
+    def _send_acks(self, pipe: Any, acks: list[tuple[str, str]]) -> None:
+        for stream in (self.stream, self.retry_stream):
+            ids = [entry_id for in_stream, entry_id in acks if in_stream == stream]
+            if ids:
+                pipe.xack(stream, self.group, *ids)
+                if stream == self.retry_stream:  # a retry entry is a copy: it goes
+                    pipe.xdel(stream, *ids)
+
     async def _read(self, consumer: Consumer, prefetch: int) -> None:
         client = self.transport.client
         claim_after = int(self.transport.claim_idle * 1000)
@@ -108,6 +122,7 @@ class _Subscription:
             if room <= 0:
                 await self._tasks.one_done()
                 continue
+            acks, self._acks = self._acks, []
             try:
                 if time.monotonic() - last_claim > self.transport.claim_idle / 2:
                     last_claim = time.monotonic()
@@ -119,19 +134,38 @@ class _Subscription:
                             if found:  # entries deleted meanwhile come back empty
                                 again = str(int(found.get("attempt", "1")) + 1)
                                 self._spawn(stream, entry_id, {**found, "attempt": again}, consumer)
-                replies = await client.xreadgroup(
+                busy = acks or self._tasks
+                pipe = client.pipeline(transaction=False)
+                self._send_acks(pipe, acks)
+                pipe.xreadgroup(
                     self.group,
                     self.consumer,
                     {self.stream: ">", self.retry_stream: ">"},
                     count=room,
-                    block=300,
+                    block=int((ACK_DELAY if busy else IDLE_BLOCK) * 1000),
                 )
+                replies = (await pipe.execute())[-1]
             except _DOWN:
+                self._acks[:0] = acks  # sent again with the next read (XACK is idempotent)
                 await asyncio.sleep(0.5)  # the pool reconnects; poll again
                 continue
+            except BaseException:
+                self._acks[:0] = acks
+                raise
             for stream, entries in replies or ():
                 for entry_id, fields in entries:
                     self._spawn(stream, entry_id, fields, consumer)
+
+    async def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        if not acks:
+            return
+        pipe = self.transport.client.pipeline(transaction=False)
+        self._send_acks(pipe, acks)
+        try:
+            await pipe.execute()
+        except _DOWN:  # unacknowledged: claimed and delivered again after claim_idle
+            return
 
     def _spawn(
         self, stream: str, entry_id: str, fields: dict[str, str], consumer: Consumer
@@ -150,6 +184,7 @@ class _Subscription:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._tasks.drain(drain_seconds)
+        await self._flush_acks()
 
 
 class RedisTransport:
