@@ -8,7 +8,8 @@ own, and cancelling the waiter still works).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 __all__ = ["KeyedTasks"]
 
@@ -21,16 +22,13 @@ class KeyedTasks:
     def __len__(self) -> int:
         return len(self.running)
 
-    def spawn(self, key: str | None, handle: Callable[[], Awaitable[None]]) -> None:
+    def spawn(self, key: str | None, handle: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``handle()`` as a task, after the previous task of ``key`` has finished."""
         before = self._last_by_key.get(key) if key else None
-
-        async def run() -> None:
-            if before is not None:
-                await asyncio.wait({before})
-            await handle()
-
-        task = asyncio.create_task(run())
+        if before is None:
+            task = asyncio.create_task(handle())
+        else:
+            task = asyncio.create_task(_run_after(before, handle))
         self.running.add(task)
         task.add_done_callback(self.running.discard)
         if key:
@@ -55,3 +53,10 @@ class KeyedTasks:
             await asyncio.wait(set(self.running), timeout=seconds)
         for task in list(self.running):
             task.cancel()
+
+
+async def _run_after(
+    before: asyncio.Task[None], handle: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    await asyncio.wait({before})
+    await handle()
