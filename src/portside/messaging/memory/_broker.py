@@ -9,7 +9,6 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portside.messaging._errors import BrokerUnavailable
@@ -18,63 +17,86 @@ from portside.messaging._transport import Consumer, DeadLetter
 __all__ = ["MemoryBroker", "MemoryTransport"]
 
 
-@dataclass
-class _Message:
-    id: str
-    topic: str
-    group: str
-    body: str
-    key: str | None
-    attempt: int = 1
-    errors: list[str] = field(default_factory=list)
-
-
 class _Queue:
-    """One consumer group's queue of one topic."""
+    """One consumer group's queue of one topic: the deliveries waiting for a worker.
 
-    def __init__(self) -> None:
-        self.ready: deque[_Message] = deque()
+    Everything runs on one event loop, so nothing is locked: a worker takes a ready delivery
+    at once, or waits as an idle worker; each delivery put wakes at most one idle worker.
+    """
+
+    def __init__(self, broker: MemoryBroker, topic: str, group: str) -> None:
+        self.broker, self.topic, self.group = broker, topic, group
+        self.ready: deque[_Delivery] = deque()
         self.busy_keys: set[str] = set()
-        self.changed = asyncio.Condition()
+        self.idle: deque[asyncio.Future[None]] = deque()
 
-    async def put(self, message: _Message) -> None:
-        async with self.changed:
-            self.ready.append(message)
-            self.changed.notify()  # one message: one worker (a blocked key re-notifies on done)
+    def put(self, delivery: _Delivery) -> None:
+        self.ready.append(delivery)
+        if self.idle:
+            self._wake()
 
-    async def take(self) -> _Message:
-        """The oldest message whose key is not being handled (per-key ordering)."""
-        async with self.changed:
-            while True:
-                for index, message in enumerate(self.ready):
-                    if message.key is None or message.key not in self.busy_keys:
-                        del self.ready[index]
-                        if message.key is not None:
-                            self.busy_keys.add(message.key)
-                        return message
-                await self.changed.wait()
+    def take_nowait(self) -> _Delivery | None:
+        """The oldest delivery whose key is not being handled (per-key ordering), if any."""
+        ready, busy_keys = self.ready, self.busy_keys
+        if ready and not busy_keys:  # nothing held back: the oldest goes
+            delivery = ready.popleft()
+            if delivery.key is not None:
+                busy_keys.add(delivery.key)
+            return delivery
+        for index, delivery in enumerate(ready):
+            key = delivery.key
+            if key is None or key not in busy_keys:
+                if index:
+                    del ready[index]
+                else:
+                    ready.popleft()
+                if key is not None:
+                    busy_keys.add(key)
+                return delivery
+        return None
 
-    async def put_back(self, message: _Message) -> None:
-        """Return a message that was taken but not delivered, at the front."""
-        async with self.changed:
-            if message.key is not None:
-                self.busy_keys.discard(message.key)
-            self.ready.appendleft(message)
-            self.changed.notify()
+    async def take(self) -> _Delivery:
+        """The next delivery :meth:`take_nowait` gives, waiting for one if need be."""
+        while (delivery := self.take_nowait()) is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self.idle.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken for a delivery, then cancelled: another worker takes it
+                raise
+        return delivery
 
-    async def done(self, message: _Message) -> None:
-        async with self.changed:
-            if message.key is not None:
-                self.busy_keys.discard(message.key)
-                if self.ready:
-                    self.changed.notify()  # a message of this key may be waiting
+    def put_back(self, delivery: _Delivery) -> None:
+        """Return a delivery that was taken but not handled, at the front."""
+        if delivery.key is not None:
+            self.busy_keys.discard(delivery.key)
+        self.ready.appendleft(delivery)
+        self._wake()
+
+    def done(self, delivery: _Delivery) -> None:
+        if delivery.key is not None:
+            self.busy_keys.discard(delivery.key)
+            if self.ready:
+                self._wake()  # a delivery of this key may be waiting
+
+    def _wake(self) -> None:
+        """Wake one idle worker, if there is one (cancelled waiters are skipped)."""
+        idle = self.idle
+        while idle:
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
 
 class MemoryBroker:
     """The "server": queues and dead letters outlive every transport connected to it."""
 
     def __init__(self) -> None:
-        self.queues: dict[tuple[str, str], _Queue] = {}
+        self.queues: dict[str, dict[str, _Queue]] = {}
+        """By topic, then consumer group."""
         self.dead: dict[str, DeadLetter] = {}
         self.available = True
         self._ids = itertools.count(1)
@@ -83,9 +105,10 @@ class MemoryBroker:
         return str(next(self._ids))
 
     def queue(self, topic: str, group: str) -> _Queue:
-        found = self.queues.get((topic, group))
+        groups = self.queues.setdefault(topic, {})
+        found = groups.get(group)
         if found is None:
-            found = self.queues[(topic, group)] = _Queue()
+            found = groups[group] = _Queue(self, topic, group)
         return found
 
     def check(self) -> None:
@@ -94,43 +117,46 @@ class MemoryBroker:
 
 
 class _Delivery:
-    def __init__(self, broker: MemoryBroker, queue: _Queue, message: _Message) -> None:
-        self._broker, self._queue, self._message = broker, queue, message
-        self.body = message.body
-        self.attempt = message.attempt
+    """One delivery of a message body to a group; a redelivery is a new one."""
+
+    __slots__ = ("attempt", "body", "key", "queue", "settled")
+
+    def __init__(self, queue: _Queue, body: str, key: str | None, attempt: int = 1) -> None:
+        self.queue, self.body, self.key, self.attempt = queue, body, key, attempt
         self.settled = False
+
+    def again(self) -> _Delivery:
+        """The next delivery of the same message."""
+        return _Delivery(self.queue, self.body, self.key, self.attempt + 1)
 
     async def ack(self) -> None:
         self.settled = True
-        await self._queue.done(self._message)
+        self.queue.done(self)
 
     async def retry(self, delay: float, *, error: str) -> None:
         self.settled = True
-        message = self._message
-        message.attempt += 1
-        message.errors.append(error)
-        await self._queue.done(message)
-        loop = asyncio.get_running_loop()
-        loop.call_later(delay, lambda: loop.create_task(self._queue.put(message)))
+        self.queue.done(self)
+        asyncio.get_running_loop().call_later(delay, self.queue.put, self.again())
 
     async def dead_letter(self, reason: str) -> None:
         self.settled = True
-        message = self._message
+        queue = self.queue
         try:
-            headers = dict(json.loads(message.body).get("headers") or {})
+            headers = dict(json.loads(self.body).get("headers") or {})
         except (ValueError, AttributeError):
             headers = {}
-        self._broker.dead[message.id] = DeadLetter(
-            message.id,
-            message.topic,
-            message.group,
-            message.body,
+        dead_id = queue.broker.next_id()
+        queue.broker.dead[dead_id] = DeadLetter(
+            dead_id,
+            queue.topic,
+            queue.group,
+            self.body,
             reason,
-            message.attempt,
+            self.attempt,
             datetime.now(UTC),
             headers,
         )
-        await self._queue.done(message)
+        queue.done(self)
 
 
 class _Subscription:
@@ -138,45 +164,46 @@ class _Subscription:
         self, broker: MemoryBroker, topic: str, group: str, consumer: Consumer, prefetch: int
     ) -> None:
         self.topic, self.group = topic, group
-        self._broker = broker
         self._queue = broker.queue(topic, group)
         self._consumer = consumer
         self._taking = True
-        self._busy: dict[asyncio.Task[None], _Delivery] = {}
+        self._waiting: set[asyncio.Task[None]] = set()
         self._workers = [asyncio.create_task(self._work()) for _ in range(max(1, prefetch))]
 
     async def _work(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        queue = self._queue
         while self._taking:
-            message = await self._queue.take()
+            delivery = queue.take_nowait()
+            if delivery is None:
+                self._waiting.add(task)
+                try:
+                    delivery = await queue.take()
+                finally:
+                    self._waiting.discard(task)
             if self.stopped():
-                await self._queue.put_back(message)
+                queue.put_back(delivery)
                 return
-            delivery = _Delivery(self._broker, self._queue, message)
-            task = asyncio.current_task()
-            assert task is not None
-            self._busy[task] = delivery
             try:
                 await self._consumer(delivery)
             except asyncio.CancelledError:
                 if not delivery.settled:  # not acknowledged: it comes back
-                    message.attempt += 1
-                    await self._queue.put_back(message)
+                    queue.put_back(delivery.again())
                 raise
             except Exception as exc:  # noqa: BLE001 - a consumer crash is a failed delivery
                 if not delivery.settled:
                     await delivery.retry(0.0, error=f"{type(exc).__name__}: {exc}")
-            finally:
-                self._busy.pop(task, None)
 
     def stopped(self) -> bool:
         return not self._taking
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
         self._taking = False
-        idle = [w for w in self._workers if w not in self._busy]
-        for worker in idle:
+        waiting = [w for w in self._workers if w in self._waiting]
+        for worker in waiting:
             worker.cancel()
-        busy = [w for w in self._workers if w in self._busy]
+        busy = [w for w in self._workers if w not in self._waiting]
         if busy:
             await asyncio.wait(busy, timeout=drain_seconds)
         for worker in self._workers:
@@ -210,9 +237,10 @@ class MemoryTransport:
         self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
     ) -> None:
         self.broker.check()
-        for (queue_topic, group), queue in list(self.broker.queues.items()):
-            if queue_topic == topic:
-                await queue.put(_Message(self.broker.next_id(), topic, group, body, key))
+        groups = self.broker.queues.get(topic)
+        if groups:
+            for queue in groups.values():
+                queue.put(_Delivery(queue, body, key))
 
     async def subscribe(
         self, topic: str, group: str, consumer: Consumer, *, prefetch: int
@@ -232,7 +260,7 @@ class MemoryTransport:
             if dead is None:
                 continue
             key = json.loads(dead.body).get("key") if dead.body.startswith("{") else None
-            message = _Message(self.broker.next_id(), dead.topic, dead.group, dead.body, key)
-            await self.broker.queue(dead.topic, dead.group).put(message)
+            queue = self.broker.queue(dead.topic, dead.group)
+            queue.put(_Delivery(queue, dead.body, key))
             count += 1
         return count
