@@ -32,7 +32,7 @@ from portside.storage import AlreadyProcessed, UnitOfWork, active_unit_of_work, 
 
 from ._codec import Codec, Outgoing, current_causation
 from ._errors import MessagingError, PoisonMessage, RequestTimeout
-from ._message import Envelope, message_name
+from ._message import Envelope, envelope_json, message_name
 from ._transport import Delivery, RetryPolicy, Subscription, Transport
 
 __all__ = ["Bus", "Handle"]
@@ -109,8 +109,13 @@ class Bus:
         if uow is not None:
             uow.stage(Outgoing(event, key, headers or {}))
             return
-        envelope = self.codec.envelope(event, key=key, headers=headers)
-        await self._send(self.topic(envelope.type), envelope)
+        fields = self.codec._fields(event, key, headers, None)  # no Envelope: only its JSON
+        await self.transport.publish(
+            self.topic(fields["type"]),
+            envelope_json(fields),
+            key=fields["key"],
+            message_id=fields["message_id"],
+        )
 
     async def _send(self, topic: str, envelope: Envelope) -> None:
         await self.transport.publish(

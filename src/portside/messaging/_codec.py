@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -13,7 +14,14 @@ from portside.observability import get_correlation_id
 from portside.storage import OutboxRecord
 
 from ._errors import PoisonMessage
-from ._message import KNOWN, Envelope, message_key, message_name, message_version
+from ._message import (
+    KNOWN,
+    Envelope,
+    envelope_json,
+    message_key,
+    message_name,
+    message_version,
+)
 
 __all__ = ["Codec", "Outgoing", "current_causation"]
 
@@ -71,26 +79,40 @@ class Codec:
         headers: Mapping[str, str] | None = None,
         reply_to: str | None = None,
     ) -> Envelope:
+        """``event`` in a new envelope, caused by the envelope being handled (if any)."""
+        return Envelope._from_fields(self._fields(event, key, headers, reply_to))
+
+    def _fields(
+        self,
+        event: object,
+        key: str | None,
+        headers: Mapping[str, str] | None,
+        reply_to: str | None,
+    ) -> dict[str, Any]:
+        """The fields of :meth:`envelope`'s envelope, for those who only serialize it."""
         cls = type(event)
         known = self._names.get(cls)
         if known is None:
             self.register(cls)
             known = self._names[cls]
+        adapter = self._adapters.get(cls) or self._adapter(cls)
         cause = current_causation.get()
-        payload = self._adapter(cls).dump_python(event, mode="json")
-        return Envelope(
-            type=known[0],
-            version=known[1],
-            payload=payload,
-            correlation_id=get_correlation_id()
+        message_id = os.urandom(16).hex()
+        return {
+            "type": known[0],
+            "version": known[1],
+            "payload": adapter.serializer.to_python(event, mode="json"),
+            "message_id": message_id,
+            "occurred_at": datetime.now(UTC),
+            "correlation_id": get_correlation_id()
             or (cause.correlation_id if cause else None)
             or os.urandom(16).hex(),
-            causation_id=cause.message_id if cause else None,
-            traceparent=cause.traceparent if cause else None,
-            key=key if key is not None else message_key(event),
-            reply_to=reply_to,
-            headers=dict(headers or {}),
-        )
+            "causation_id": cause.message_id if cause else None,
+            "traceparent": cause.traceparent if cause else None,
+            "key": key if key is not None else message_key(event),
+            "reply_to": reply_to,
+            "headers": dict(headers) if headers else {},
+        }
 
     def decode(self, envelope: Envelope, expected: type | None = None) -> object:
         """The message in ``envelope``, upcast to its class's version.
@@ -99,10 +121,12 @@ class Codec:
         with no upcaster path, or a payload the class rejects.
         """
         cls = expected or self._classes.get(envelope.type) or KNOWN.get(envelope.type)
-        if cls is None or message_name(cls) != envelope.type:
+        if cls is None:
             raise PoisonMessage(f"unknown message type {envelope.type!r}")
-        target = message_version(cls)
-        payload = dict(envelope.payload)
+        name, target = self._names.get(cls) or (message_name(cls), message_version(cls))
+        if name != envelope.type:
+            raise PoisonMessage(f"unknown message type {envelope.type!r}")
+        payload = envelope.payload
         version = envelope.version
         if version > target:
             raise PoisonMessage(
@@ -114,10 +138,13 @@ class Codec:
                 raise PoisonMessage(
                     f"no upcaster from {envelope.type} version {version} to {version + 1}"
                 )
-            payload = step(payload)
+            payload = step(dict(payload))
             version += 1
         try:
-            return self._adapter(cls).validate_python(payload)
+            adapter = self._adapters.get(cls) or self._adapter(cls)
+            return adapter.validator.validate_python(
+                payload if isinstance(payload, dict) else dict(payload)
+            )
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in exc.errors()
@@ -133,15 +160,15 @@ class Codec:
             records = []
             for item in events:
                 if isinstance(item, Outgoing):
-                    envelope = self.envelope(item.event, key=item.key, headers=item.headers)
+                    fields = self._fields(item.event, item.key, item.headers, None)
                 else:
-                    envelope = self.envelope(item)
+                    fields = self._fields(item, None, None, None)
                 records.append(
                     OutboxRecord(
-                        envelope.message_id,
-                        topic_of(envelope.type),
-                        envelope.key,
-                        envelope.to_json(),
+                        fields["message_id"],
+                        topic_of(fields["type"]),
+                        fields["key"],
+                        envelope_json(fields),
                     )
                 )
             return records

@@ -13,12 +13,15 @@ travels inside an :class:`Envelope` whose fields are the same on every broker.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+import pydantic_core
 
 __all__ = ["Envelope", "message", "message_key", "message_name", "message_version"]
 
@@ -87,51 +90,64 @@ class Envelope:
     reply_to: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Envelope:
+        """An envelope whose attributes are ``fields`` (all of them, already checked)."""
+        envelope = object.__new__(cls)
+        object.__setattr__(envelope, "__dict__", fields)
+        return envelope
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "message_id": self.message_id,
-                "type": self.type,
-                "version": self.version,
-                "occurred_at": self.occurred_at.isoformat(),
-                "correlation_id": self.correlation_id,
-                "causation_id": self.causation_id,
-                "traceparent": self.traceparent,
-                "key": self.key,
-                "reply_to": self.reply_to,
-                "headers": dict(self.headers),
-                "payload": self.payload,
-            },
-            separators=(",", ":"),
-        )
+        """A JSON object whose keys are the field names."""
+        return envelope_json(vars(self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
         """Parse an envelope; ``ValueError`` says what is wrong with a malformed one."""
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"not JSON: {exc}") from exc
+            data = pydantic_core.from_json(text, cache_strings="keys")
+        except ValueError:  # malformed, or what only the standard parser reads
+            try:  # (escaped lone surrogates, deep nesting, UTF-16/32 bytes)
+                data = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         try:
             occurred = datetime.fromisoformat(data["occurred_at"])
             if occurred.tzinfo is None:
                 raise ValueError("occurred_at has no time zone")
-            return cls(
-                type=str(data["type"]),
-                version=int(data["version"]),
-                payload=dict(data["payload"]),
-                message_id=str(data["message_id"]),
-                occurred_at=occurred,
-                correlation_id=data.get("correlation_id"),
-                causation_id=data.get("causation_id"),
-                traceparent=data.get("traceparent"),
-                key=data.get("key"),
-                reply_to=data.get("reply_to"),
-                headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
-            )
+            data["type"] = str(data["type"])
+            data["version"] = int(data["version"])
+            payload = data["payload"]
+            data["payload"] = payload if isinstance(payload, dict) else dict(payload)
+            data["message_id"] = str(data["message_id"])
+            data["occurred_at"] = occurred
+            headers = data.get("headers")
+            data["headers"] = {str(k): str(v) for k, v in headers.items()} if headers else {}
         except KeyError as exc:
             raise ValueError(f"missing field {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:
             raise ValueError(str(exc)) from exc
+        if data.keys() != _FIELD_NAMES:  # a field left out, or one this version does not know
+            data = {f.name: data.get(f.name) for f in dataclasses.fields(cls)}
+        return cls._from_fields(data)
+
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Envelope))
+
+
+def envelope_json(fields: Mapping[str, Any]) -> str:
+    """An envelope's fields as its JSON body, in ASCII as ``json.dumps`` writes it."""
+    try:
+        text = pydantic_core.to_json(fields).decode()
+        if text.isascii():
+            return text
+    except pydantic_core.PydanticSerializationError:
+        pass  # lone surrogates, or headers of another mapping type than dict
+    escaped = {
+        **fields,
+        "occurred_at": fields["occurred_at"].isoformat(),
+        "headers": dict(fields["headers"]),
+    }
+    return json.dumps(escaped, separators=(",", ":"))
