@@ -1587,7 +1587,7 @@ DIFFERENCES = [
         "**Body**: portside sends its envelope (message id, type, version, occurred_at, "
         "correlation id, ... and the payload {n, sent}). The raw clients and FastStream send "
         "{n, sent, pad} padded to the same byte length, so the wire carries the same bytes; "
-        "the envelope's own work (two random ids, a timestamp, pydantic dump and validation, "
+        "the envelope's own work (a random id, a timestamp, pydantic dump and validation, "
         "JSON of the whole envelope both ways) is portside's cost and counts against it."
     ),
     (

@@ -154,6 +154,13 @@ def test_a_malformed_body_raises_value_error_saying_what_is_wrong(body: str, say
         Envelope.from_json(body)
 
 
+def test_a_message_that_starts_a_flow_is_its_own_correlation_id() -> None:
+    envelope = Codec().envelope(Greeted("Ada"))
+    assert envelope.correlation_id == envelope.message_id
+    assert len(envelope.message_id) == 32
+    assert envelope.causation_id is None
+
+
 def test_the_bound_correlation_id_wins_then_the_causes() -> None:
     codec = Codec()
     with bind_correlation_id("corr-1"):
@@ -164,7 +171,7 @@ def test_the_bound_correlation_id_wins_then_the_causes() -> None:
         caused = codec.envelope(Greeted("Grace"))
     finally:
         current_causation.reset(token)
-    assert caused.correlation_id == cause.correlation_id
+    assert caused.correlation_id == cause.correlation_id == cause.message_id
     assert caused.causation_id == cause.message_id
     assert caused.message_id != cause.message_id
 

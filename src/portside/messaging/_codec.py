@@ -79,7 +79,11 @@ class Codec:
         headers: Mapping[str, str] | None = None,
         reply_to: str | None = None,
     ) -> Envelope:
-        """``event`` in a new envelope, caused by the envelope being handled (if any)."""
+        """``event`` in a new envelope, caused by the envelope being handled (if any).
+
+        The correlation id is the one bound, else the cause's; a message that starts a
+        flow is its own correlation id.
+        """
         return Envelope._from_fields(self._fields(event, key, headers, reply_to))
 
     def _fields(
@@ -106,7 +110,7 @@ class Codec:
             "occurred_at": datetime.now(UTC),
             "correlation_id": get_correlation_id()
             or (cause.correlation_id if cause else None)
-            or os.urandom(16).hex(),
+            or message_id,
             "causation_id": cause.message_id if cause else None,
             "traceparent": cause.traceparent if cause else None,
             "key": key if key is not None else message_key(event),
