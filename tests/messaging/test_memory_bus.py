@@ -5,9 +5,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from portside.messaging import Delivery
+from portside.messaging import Bus, Delivery, Envelope
+from portside.messaging._codec import current_causation
 from portside.messaging.memory import MemoryBroker, MemoryTransport
-from portside.testing.messaging import BusContract
+from portside.observability import bind_correlation_id, get_correlation_id
+from portside.storage import current_delivery
+from portside.testing.messaging import WAIT, BusContract, Ping, Pong, Seen
 
 
 class TestMemoryBroker(BusContract):
@@ -141,3 +144,41 @@ async def test_cancelling_puts_an_unacknowledged_delivery_back_first() -> None:
     await both.wait()
     await transport.close()
     assert got == [("first", 2), ("second", 1)]
+
+
+# -- the bus on the memory broker -------------------------------------------------------------
+
+
+async def test_a_plain_function_handler_answers_a_request() -> None:
+    transport = MemoryTransport(MemoryBroker())
+    responder, requester = Bus(transport), Bus(transport)
+
+    def answer(event: Ping) -> Pong:  # not async: its result is used as it is
+        return Pong(event.n + 1)
+
+    await responder.subscribe(Ping, answer, group="pingers")
+    assert await requester.request(Ping(1), timeout=WAIT) == Pong(2)
+    await requester.close()
+    await responder.close()
+    assert responder.stats["handled"] == 1
+
+
+async def test_a_handler_runs_with_its_message_bound_in_the_context() -> None:
+    bus = Bus(MemoryTransport(MemoryBroker()))
+    seen = Seen()
+
+    async def handle(event: Ping, envelope: Envelope) -> None:
+        await seen.add(
+            (envelope, get_correlation_id(), current_delivery.get(), current_causation.get())
+        )
+
+    await bus.subscribe(Ping, handle, group="g")
+    with bind_correlation_id("corr-9"):
+        await bus.publish(Ping(1))
+    await bus.publish(Ping(2))
+    (first, *_), (second, *_) = items = await seen.wait_for(2)
+    await bus.close()
+    assert [item[1:] for item in items] == [
+        ("corr-9", ("g", first.message_id), first),
+        (second.message_id, ("g", second.message_id), second),
+    ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import inspect
 import logging
 import uuid
@@ -27,7 +28,7 @@ from typing import Any
 
 from portside.config import mask_url
 from portside.di import ServiceProvider
-from portside.observability import bind_correlation_id
+from portside.observability import reset_correlation_id, set_correlation_id
 from portside.storage import AlreadyProcessed, UnitOfWork, active_unit_of_work, current_delivery
 
 from ._codec import Codec, Outgoing, current_causation
@@ -200,11 +201,11 @@ class Bus:
                 "provider (Bus(transport, provider=...))"
             )
 
-        async def consume(delivery: Delivery) -> None:
-            await self._dispatch(handle, delivery)
-
         handle.subscription = await self.transport.subscribe(
-            handle.topic, group, consume, prefetch=prefetch or self.prefetch
+            handle.topic,
+            group,
+            functools.partial(self._dispatch, handle),
+            prefetch=prefetch or self.prefetch,
         )
         self._handles.append(handle)
         return handle
@@ -237,8 +238,16 @@ class Bus:
         delivered = current_delivery.set((handle.group, envelope.message_id))
         caused = current_causation.set(envelope)
         try:
-            with bind_correlation_id(envelope.correlation_id or envelope.message_id):
-                result = await self._run(handle, event, envelope)
+            correlated = set_correlation_id(envelope.correlation_id or envelope.message_id)
+            try:
+                if self.provider is None:
+                    result = _call(handle.handler, handle, event, envelope)
+                    if inspect.isawaitable(result):
+                        result = await result
+                else:
+                    result = await self._run_in_scope(self.provider, handle, event, envelope)
+            finally:
+                reset_correlation_id(correlated)
             if envelope.reply_to and result is not None:
                 reply = self.codec.envelope(result)
                 await self._send(envelope.reply_to, reply)
@@ -282,10 +291,9 @@ class Bus:
         await delivery.ack()
         self.stats["handled"] += 1
 
-    async def _run(self, handle: Handle, event: object, envelope: Envelope) -> object:
-        provider = self.provider
-        if provider is None:
-            return await self._call(handle.handler, handle, event, envelope)
+    async def _run_in_scope(
+        self, provider: ServiceProvider, handle: Handle, event: object, envelope: Envelope
+    ) -> object:
         context = {Envelope: envelope} if provider.accepts_context(Envelope) else None
         async with provider.create_scope(context=context) as scope:
             if provider.has(UnitOfWork):
@@ -296,11 +304,10 @@ class Bus:
             handler = handle.handler
             if isinstance(handler, type):
                 handler = await scope.aget(handler)
-            return await self._call(handler, handle, event, envelope)
+            result = _call(handler, handle, event, envelope)
+            return (await result) if inspect.isawaitable(result) else result
 
-    @staticmethod
-    async def _call(handler: Any, handle: Handle, event: object, envelope: Envelope) -> object:
-        result = handler(event, envelope) if handle.takes_envelope else handler(event)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+
+def _call(handler: Any, handle: Handle, event: object, envelope: Envelope) -> Any:
+    """What the handler returns: its result, or an awaitable of it."""
+    return handler(event, envelope) if handle.takes_envelope else handler(event)
