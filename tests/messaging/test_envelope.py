@@ -147,6 +147,11 @@ def test_lone_surrogates_and_other_header_mappings_still_make_json() -> None:
             '{"occurred_at": "2026-01-02T03:04:05Z", "type": "t", "version": 1, "payload": 5}',
             "'int' object is not iterable",
         ),
+        (
+            '{"occurred_at": "2026-01-02T03:04:05Z", "type": "t", "version": 1, "payload": {},'
+            ' "message_id": "m", "headers": ["a", "b"]}',
+            "headers is not a JSON object",
+        ),
     ],
 )
 def test_a_malformed_body_raises_value_error_saying_what_is_wrong(body: str, says: str) -> None:

@@ -124,6 +124,8 @@ class Envelope:
             data["message_id"] = str(data["message_id"])
             data["occurred_at"] = occurred
             headers = data.get("headers")
+            if headers and not isinstance(headers, dict):
+                raise ValueError("headers is not a JSON object")
             data["headers"] = {str(k): str(v) for k, v in headers.items()} if headers else {}
         except KeyError as exc:
             raise ValueError(f"missing field {exc.args[0]!r}") from exc

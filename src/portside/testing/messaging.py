@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -272,18 +273,21 @@ class BusContract:
         newer = Envelope("contract.NoteWritten", 9, {"note_id": "x"})
         invalid = Envelope("contract.NoteWritten", 2, {"note_id": "x", "text": 5})
         garbage = "{not json"
-        for body in (newer.to_json(), invalid.to_json(), garbage):
+        bad_headers = json.loads(Envelope("contract.NoteWritten", 2, {}).to_json())
+        bad_headers["headers"] = ["not", "a", "mapping"]
+        for body in (newer.to_json(), invalid.to_json(), garbage, json.dumps(bad_headers)):
             await bus.transport.publish(handle_.topic, body)
 
-        async def three() -> bool:
-            return len(await bus.transport.dead_letters("strict")) == 3
+        async def four() -> bool:
+            return len(await bus.transport.dead_letters("strict")) == 4
 
-        await eventually(three)
+        await eventually(four)
         reasons = sorted(d.reason for d in await bus.transport.dead_letters("strict"))
         assert all(d.attempts == 1 for d in await bus.transport.dead_letters("strict"))
         assert any("version 9 is newer" in r for r in reasons)
         assert any("invalid contract.NoteWritten payload: text" in r for r in reasons)
         assert any("not JSON" in r for r in reasons)
+        assert any("headers is not a JSON object" in r for r in reasons)
         assert called.items == []
 
     async def test_an_upcaster_turns_old_payloads_into_the_current_version(
