@@ -148,8 +148,10 @@ def test_lone_surrogates_and_other_header_mappings_still_make_json() -> None:
             "'int' object is not iterable",
         ),
         (
-            '{"occurred_at": "2026-01-02T03:04:05Z", "type": "t", "version": 1, "payload": {},'
-            ' "message_id": "m", "headers": ["a", "b"]}',
+            (
+                '{"occurred_at": "2026-01-02T03:04:05Z", "type": "t", "version": 1,'
+                ' "payload": {}, "message_id": "m", "headers": ["a", "b"]}'
+            ),
             "headers is not a JSON object",
         ),
     ],
