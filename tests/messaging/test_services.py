@@ -6,8 +6,8 @@ from pathlib import Path
 
 from portside.config import load_config
 from portside.di import Module
-from portside.host import Host, Service
-from portside.messaging import EventBus, Handler, message
+from portside.host import Host, Service, Startup
+from portside.messaging import EventBus, Handler, Messaging, message
 from portside.storage import Aggregate, DocumentRepository, UnitOfWork
 from portside.testing.messaging import Seen
 
@@ -70,12 +70,16 @@ async def test_an_event_committed_in_one_service_is_handled_in_another(tmp_path:
     path = tmp_path / "portside.toml"
     path.write_text(
         '[storage]\nprovider = "memory"\n'
-        '[messaging]\nprovider = "memory"\nrelay_poll_seconds = 0.05\n'
+        # The relay polls hourly: a commit that writes to the outbox wakes it at once.
+        '[messaging]\nprovider = "memory"\nrelay_poll_seconds = 3600\n'
     )
     host = Host(load_config(path, environ={}), [ordering(), shipping()])
     await host.start()
     try:
         provider = host.providers["ordering"]
+        messaging = next(s for s in await provider.aget_all(Startup) if isinstance(s, Messaging))
+        assert messaging.relay is not None
+        await messaging.relay.until_idle()  # it looked, found nothing, and waits an hour
         async with provider.create_scope() as scope:
             uow = await scope.aget(UnitOfWork)
             orders = await scope.aget(Orders)

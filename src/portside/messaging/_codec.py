@@ -23,7 +23,7 @@ from ._message import (
     message_version,
 )
 
-__all__ = ["Codec", "Outgoing", "current_causation"]
+__all__ = ["Codec", "OutboxEncoder", "Outgoing", "current_causation"]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -155,26 +155,38 @@ class Codec:
             )
             raise PoisonMessage(f"invalid {envelope.type} payload: {problems}") from exc
 
-    def encoder(
-        self, topic_of: Callable[[str], str]
-    ) -> Callable[[Sequence[object]], list[OutboxRecord]]:
+    def encoder(self, topic_of: Callable[[str], str]) -> OutboxEncoder:
         """An :class:`~portside.storage.EventEncoder` for units of work."""
+        return OutboxEncoder(self, topic_of)
 
-        def encode(events: Sequence[object]) -> list[OutboxRecord]:
-            records = []
-            for item in events:
-                if isinstance(item, Outgoing):
-                    fields = self._fields(item.event, item.key, item.headers, None)
-                else:
-                    fields = self._fields(item, None, None, None)
-                records.append(
-                    OutboxRecord(
-                        fields["message_id"],
-                        topic_of(fields["type"]),
-                        fields["key"],
-                        envelope_json(fields),
-                    )
+
+class OutboxEncoder:
+    """Turns a commit's events into outbox records (an
+    :class:`~portside.storage.EventEncoder`); after a commit that wrote some, calls each of
+    ``listeners`` (the relay's wake-up) so they go out at once."""
+
+    def __init__(self, codec: Codec, topic_of: Callable[[str], str]) -> None:
+        self.codec, self.topic_of = codec, topic_of
+        self.listeners: list[Callable[[], None]] = []
+
+    def __call__(self, events: Sequence[object], /) -> list[OutboxRecord]:
+        fields_of, topic_of = self.codec._fields, self.topic_of
+        records = []
+        for item in events:
+            if isinstance(item, Outgoing):
+                fields = fields_of(item.event, item.key, item.headers, None)
+            else:
+                fields = fields_of(item, None, None, None)
+            records.append(
+                OutboxRecord(
+                    fields["message_id"],
+                    topic_of(fields["type"]),
+                    fields["key"],
+                    envelope_json(fields),
                 )
-            return records
+            )
+        return records
 
-        return encode
+    def committed(self) -> None:
+        for listener in self.listeners:
+            listener()

@@ -14,6 +14,7 @@ from portside.host import HealthCheck, Host, Lifecycle, ServiceInfo, Startup
 from portside.storage import EventEncoder, Outbox
 
 from ._bus import Bus
+from ._codec import OutboxEncoder
 from ._message import Envelope
 from ._port import EventBus
 from ._relay import OutboxRelay
@@ -70,9 +71,10 @@ class Messaging(Startup):
         info: ServiceInfo,
         settings: MessagingSettings,
         outbox: Outbox | None = None,
+        encoder: EventEncoder | None = None,
     ) -> None:
         self.bus, self.host, self.info, self.settings = bus, host, info, settings
-        self.outbox = outbox
+        self.outbox, self.encoder = outbox, encoder
         self.relay: OutboxRelay | None = None
         lifecycle.append(on_start=self.start, on_stop=self.stop, name="messaging")
 
@@ -95,11 +97,15 @@ class Messaging(Startup):
                 batch=self.settings.relay_batch,
                 idle_seconds=self.settings.relay_poll_seconds,
             )
+            if isinstance(self.encoder, OutboxEncoder):  # commits wake the relay
+                self.encoder.listeners.append(self.relay.kick)
             await self.relay.start()
 
     async def stop(self) -> None:
         await self.bus.close(drain_seconds=self.settings.drain_seconds)
         if self.relay is not None:
+            if isinstance(self.encoder, OutboxEncoder):
+                self.encoder.listeners.remove(self.relay.kick)
             await self.relay.stop()
         await self.bus.transport.close()
 

@@ -42,6 +42,7 @@ class OutboxRelay:
         self.published = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
         self._failures = 0
 
     async def run_once(self) -> int:
@@ -66,6 +67,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before looking: a kick while it looks is not lost
             try:
                 count = await self.run_once()
                 self._failures = 0
@@ -76,10 +78,17 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 continue
             if count == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.idle_seconds):
-                        await self._wake.wait()
+                self._idle.set()
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.idle_seconds):
+                            await self._wake.wait()
+                finally:
+                    self._idle.clear()
+
+    async def until_idle(self) -> None:
+        """Return once the relay has found nothing to publish and waits for more."""
+        await self._idle.wait()
 
     def kick(self) -> None:
         """Look at the outbox now instead of at the next poll."""

@@ -54,7 +54,12 @@ class Claimed:
 
 
 class EventEncoder(Protocol):
-    """Turns the domain events of a commit into outbox records."""
+    """Turns the domain events of a commit into outbox records.
+
+    An encoder may also have a ``committed()`` method: a unit of work calls it after a
+    commit that wrote outbox records, so that whatever publishes them (the relay) can look
+    at once instead of at its next poll.
+    """
 
     def __call__(self, events: Sequence[object], /) -> list[OutboxRecord]: ...
 

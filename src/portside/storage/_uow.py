@@ -159,14 +159,20 @@ class UnitOfWork:
             if entry.state != "removed":
                 events.extend(entry.aggregate.pull_events())
         events.extend(self._staged)
-        if self._encoder is not None and events:
-            await self._write_outbox(self._encoder(events))
+        encoder = self._encoder
+        outboxed = encoder is not None and bool(events)
+        if encoder is not None and events:
+            await self._write_outbox(encoder(events))
         delivery = current_delivery.get()
         if delivery is not None:
             await self._write_inbox(*delivery)
         await self._commit()
         self._committed = True
         self._events.extend(events)
+        if outboxed:
+            committed = getattr(encoder, "committed", None)
+            if committed is not None:
+                committed()
 
     async def rollback(self) -> None:
         """Discard the changes now; the block may then only be left."""
