@@ -1629,8 +1629,8 @@ DIFFERENCES = [
     ),
     (
         "**Outbox**: the relay runs with portside's defaults (batch 100, idle poll 0.2 s) "
-        "and each commit wakes it, as in a service. It publishes one entry at a time, each "
-        "awaiting its confirm."
+        "and each commit wakes it, as in a service. It publishes a batch concurrently, each "
+        "key's entries in order, each publish awaiting its confirm."
     ),
 ]
 

@@ -1,9 +1,12 @@
-"""A commit that writes outbox entries wakes the relay: the events go out at once, not at
-the relay's next poll."""
+"""The outbox relay: a commit that writes outbox entries wakes it, so the events go out at
+once rather than at its next poll; it publishes a claimed batch concurrently, each key's
+entries in order, and leaves a failing key's entries for a later attempt."""
 
 import asyncio
 
-from portside.messaging import Bus, OutboxRelay
+import pytest
+
+from portside.messaging import BrokerUnavailable, Bus, OutboxRelay
 from portside.messaging.memory import MemoryBroker, MemoryTransport
 from portside.storage.memory import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 from portside.testing.messaging import NoteWritten, note
@@ -52,3 +55,72 @@ async def test_a_commit_without_outbox_entries_does_not_wake_the_relay() -> None
         await bus.publish(note(2))
         await uow.commit()
     assert woken == ["relay"]
+
+
+class _Recording:
+    """A transport that records what it is asked to publish; ``failing`` keys raise."""
+
+    def __init__(self, failing: str | None = None, expect: int = 0) -> None:
+        self.published: list[tuple[str | None, str]] = []
+        self.failing = failing
+        self.gate = asyncio.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.expect, self.all_waiting = expect, asyncio.Event()
+
+    async def publish(
+        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+    ) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        if self.in_flight == self.expect:
+            self.all_waiting.set()
+        try:
+            await self.gate.wait()
+            if key is not None and key == self.failing:
+                raise BrokerUnavailable(f"refused {key}")
+            self.published.append((key, str(message_id)))
+        finally:
+            self.in_flight -= 1
+
+
+async def commit_notes(store: MemoryStore, bus: Bus, keys: list[str | None]) -> list[str]:
+    """Commit one note per key; return their message ids in commit order."""
+    encoder = bus.codec.encoder(bus.topic)
+    async with MemoryUnitOfWork(store, encoder) as uow:
+        for n, key in enumerate(keys):
+            await bus.publish(note(n), key=key)
+        await uow.commit()
+    return [
+        record.message_id
+        for record in await MemoryOutbox(store).claim(owner="peek", limit=1000, lease_seconds=0)
+    ]
+
+
+async def test_a_batch_is_published_concurrently_with_each_key_in_order() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    keys: list[str | None] = ["a", "b", None, "a", None, "b", "a"]
+    ids = await commit_notes(store, bus, keys)
+    transport = _Recording(expect=4)  # one publish per key at a time, each keyless at once
+    relay = OutboxRelay(MemoryOutbox(store), transport)  # type: ignore[arg-type]
+    publishing = asyncio.create_task(relay.run_once())
+    await transport.all_waiting.wait()
+    transport.gate.set()
+    assert await publishing == 7
+    assert transport.most_in_flight == 4
+    for key in ("a", "b"):
+        expected = [i for i, k in zip(ids, keys, strict=True) if k == key]
+        assert [i for k, i in transport.published if k == key] == expected
+    assert (await MemoryOutbox(store).pending())[0] == 0
+
+
+async def test_a_failing_key_leaves_its_entries_for_later_and_the_rest_are_sent() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    ids = await commit_notes(store, bus, ["a", "bad", "a", "bad", None])
+    transport = _Recording(failing="bad")
+    transport.gate.set()
+    relay = OutboxRelay(MemoryOutbox(store), transport)  # type: ignore[arg-type]
+    with pytest.raises(BrokerUnavailable, match="refused bad"):
+        await relay.run_once()
+    assert sorted(i for _, i in transport.published) == sorted([ids[0], ids[2], ids[4]])
+    assert (await MemoryOutbox(store).pending())[0] == 2  # both "bad" entries, unsent

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import uuid
 
-from portside.storage import Outbox, StorageError
+from portside.storage import Claimed, Outbox, StorageError
 
 from ._errors import BrokerUnavailable
 from ._transport import RetryPolicy, Transport
@@ -46,22 +46,43 @@ class OutboxRelay:
         self._failures = 0
 
     async def run_once(self) -> int:
-        """Publish one batch; return how many entries were published."""
+        """Publish one batch; return how many entries were published.
+
+        The batch goes out concurrently: the entries of one key one after another, in the
+        order they were committed, and every other key (and each entry without one) at the
+        same time. When a publish fails, the entries published are marked sent, the failed
+        one and those after it of its key are released for a later attempt, and the error
+        is raised.
+        """
         claimed = await self.outbox.claim(
             owner=self.owner, limit=self.batch, lease_seconds=self.lease_seconds
         )
-        sent = []
-        try:
-            for entry in claimed:
+        if not claimed:
+            return 0
+        chains: dict[object, list[Claimed]] = {}
+        for entry in claimed:
+            chains.setdefault(entry.key if entry.key is not None else entry, []).append(entry)
+        sent: list[Claimed] = []
+
+        async def publish(chain: list[Claimed]) -> None:
+            for entry in chain:
                 await self.transport.publish(
                     entry.topic, entry.body, key=entry.key, message_id=entry.message_id
                 )
                 sent.append(entry)
-        except Exception as exc:
-            await self.outbox.mark_sent(sent)
-            await self.outbox.release(claimed[len(sent) :], error=f"{type(exc).__name__}: {exc}")
-            raise
+
+        outcomes = await asyncio.gather(
+            *(publish(chain) for chain in chains.values()), return_exceptions=True
+        )
         await self.outbox.mark_sent(sent)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            done = {id(entry) for entry in sent}
+            error = failures[0]
+            await self.outbox.release(
+                [e for e in claimed if id(e) not in done], error=f"{type(error).__name__}: {error}"
+            )
+            raise error
         self.published += len(sent)
         return len(sent)
 
