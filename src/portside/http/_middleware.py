@@ -68,7 +68,6 @@ class PortsideMiddleware:
     ) -> None:
         self.app = app
         self.provider = provider
-        self.host = host
         self.max_body = settings.max_body_bytes
         self.timeout = settings.request_timeout
         self.deadlines = Deadlines(settings.request_timeout)
