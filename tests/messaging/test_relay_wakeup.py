@@ -1,13 +1,16 @@
 """The outbox relay: a commit that writes outbox entries wakes it, so the events go out at
-once rather than at its next poll; it publishes a claimed batch concurrently, each key's
-entries in order, and leaves a failing key's entries for a later attempt."""
+once rather than at its next poll; after a batch that was not full it waits without
+claiming again; it publishes a claimed batch concurrently, each key's entries in order,
+and leaves a failing key's entries for a later attempt."""
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
 from portside.messaging import BrokerUnavailable, Bus, OutboxRelay
 from portside.messaging.memory import MemoryBroker, MemoryTransport
+from portside.storage import Claimed
 from portside.storage.memory import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 from portside.testing.messaging import NoteWritten, note
 
@@ -124,3 +127,71 @@ async def test_a_failing_key_leaves_its_entries_for_later_and_the_rest_are_sent(
         await relay.run_once()
     assert sorted(i for _, i in transport.published) == sorted([ids[0], ids[2], ids[4]])
     assert (await MemoryOutbox(store).pending())[0] == 2  # both "bad" entries, unsent
+
+
+class _CountedClaims:
+    """A memory outbox that records how many entries each claim returned."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.outbox = MemoryOutbox(store)
+        self.claims: list[int] = []
+        self.claimed: asyncio.Queue[int] = asyncio.Queue()
+
+    async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+        entries = await self.outbox.claim(owner=owner, limit=limit, lease_seconds=lease_seconds)
+        self.claims.append(len(entries))
+        self.claimed.put_nowait(len(entries))
+        return entries
+
+    async def mark_sent(self, entries: Sequence[Claimed]) -> None:
+        await self.outbox.mark_sent(entries)
+
+    async def release(self, entries: Sequence[Claimed], *, error: str) -> None:
+        await self.outbox.release(entries, error=error)
+
+    async def pending(self) -> tuple[int, float | None]:
+        return await self.outbox.pending()
+
+
+async def test_after_a_batch_that_was_not_full_the_relay_waits_without_claiming_again() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    await commit_notes(store, bus, ["a", "b", "c", "d", "e"])
+    outbox, transport = _CountedClaims(store), _Recording()
+    transport.gate.set()
+    relay = OutboxRelay(outbox, transport, batch=3, idle_seconds=NEVER)  # type: ignore[arg-type]
+    encoder = bus.codec.encoder(bus.topic)
+    encoder.listeners.append(relay.kick)
+    await relay.start()
+    try:
+        async with asyncio.timeout(5):
+            await relay.until_idle()
+            assert outbox.claims == [3, 2]  # the full batch, then the rest: no empty look
+            async with MemoryUnitOfWork(store, encoder) as uow:
+                await bus.publish(note(5))
+                await bus.publish(note(6))
+                await uow.commit()  # wakes the relay
+            assert [await outbox.claimed.get() for _ in range(3)] == [3, 2, 2]
+            await relay.until_idle()
+        assert outbox.claims == [3, 2, 2]
+        assert len(transport.published) == relay.published == 7
+        assert (await outbox.pending())[0] == 0
+    finally:
+        await relay.stop()
+        await bus.close()
+
+
+async def test_after_a_full_batch_the_relay_claims_again_at_once() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    await commit_notes(store, bus, ["a", "b", "c", "d", "e", "f"])
+    outbox, transport = _CountedClaims(store), _Recording()
+    transport.gate.set()
+    relay = OutboxRelay(outbox, transport, batch=3, idle_seconds=NEVER)  # type: ignore[arg-type]
+    await relay.start()
+    try:
+        async with asyncio.timeout(5):  # a relay that waited after a full batch would hang
+            await relay.until_idle()
+        assert outbox.claims == [3, 3, 0]  # only an empty claim shows that nothing is left
+        assert len(transport.published) == 6
+    finally:
+        await relay.stop()
+        await bus.close()

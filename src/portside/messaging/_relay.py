@@ -98,7 +98,10 @@ class OutboxRelay:
                 log.warning("outbox relay: %s; retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
-            if count == 0:
+            # A batch that was not full took every entry free to take: a commit since kicks
+            # the relay, and entries whose lease ended or that another relay released are
+            # found at the next poll.
+            if count < self.batch:
                 self._idle.set()
                 try:
                     with contextlib.suppress(TimeoutError):
@@ -108,7 +111,7 @@ class OutboxRelay:
                     self._idle.clear()
 
     async def until_idle(self) -> None:
-        """Return once the relay has found nothing to publish and waits for more."""
+        """Return once the relay has looked, has nothing left in hand, and waits for more."""
         await self._idle.wait()
 
     def kick(self) -> None:
