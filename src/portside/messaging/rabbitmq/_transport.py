@@ -25,6 +25,8 @@ from portside.messaging._errors import BrokerUnavailable
 from portside.messaging._keyed import KeyedTasks
 from portside.messaging._transport import Consumer, DeadLetter
 
+from ._acks import ChannelAcks
+
 __all__ = ["RabbitTransport"]
 
 ATTEMPT = "x-portside-attempt"
@@ -47,22 +49,24 @@ class _Delivery:
         subscription: _Subscription,
         queue: str,
         message: AbstractIncomingMessage,
+        acks: ChannelAcks,
     ) -> None:
         self._transport, self._queue, self._message = transport, queue, message
         self._topic, self._group = subscription.topic, subscription.group
+        self._acks, self._tag = acks, int(message.delivery_tag or 0)
         self.body = message.body.decode()
         self.attempt = int((message.headers or {}).get(ATTEMPT, 1))  # type: ignore[arg-type]
         self.settled = False
 
     async def ack(self) -> None:
         self.settled = True
-        await self._message.ack()
+        await self._acks.ack(self._tag)
 
     async def retry(self, delay: float, *, error: str) -> None:
         headers = {**(self._message.headers or {}), ATTEMPT: self.attempt + 1}
         await self._transport._delay(self._queue, self._message.body, headers, delay)
         self.settled = True
-        await self._message.ack()
+        await self._acks.ack(self._tag)
 
     async def dead_letter(self, reason: str) -> None:
         headers = {
@@ -76,7 +80,7 @@ class _Delivery:
         }
         await self._transport._dead(self._message.body, headers)
         self.settled = True
-        await self._message.ack()
+        await self._acks.ack(self._tag)
 
 
 class _Subscription:
@@ -86,6 +90,7 @@ class _Subscription:
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
+        self._acks: ChannelAcks | None = None
         self._tasks = KeyedTasks()
         self._taking = True
 
@@ -104,18 +109,30 @@ class _Subscription:
                 await message.nack(requeue=True)
                 return
             key = (message.headers or {}).get(KEY)
+            acks = self._channel_acks(message)
+            tag = int(message.delivery_tag or 0)  # a consumed message always has one
+            acks.delivered(tag)
 
             async def handle() -> None:
-                delivery = _Delivery(transport, self, name, message)
+                delivery = _Delivery(transport, self, name, message, acks)
                 try:
                     await consumer(delivery)
                 except Exception:  # noqa: BLE001 - an unsettled delivery comes back
                     if not delivery.settled:
                         await message.nack(requeue=True)
+                        acks.settled_elsewhere(tag)  # only once the nack is queued
 
             self._tasks.spawn(str(key) if key else None, handle)
 
         self._tag = await self._queue.consume(on_message)
+
+    def _channel_acks(self, message: AbstractIncomingMessage) -> ChannelAcks:
+        """The acks of the channel ``message`` came on (a new one after a reconnect)."""
+        channel = message.channel
+        acks = self._acks
+        if acks is None or acks.channel is not channel:
+            acks = self._acks = ChannelAcks(channel)
+        return acks
 
     async def cancel(self, *, drain_seconds: float = 10.0) -> None:
         self._taking = False
