@@ -22,7 +22,11 @@ class Delivery(Protocol):
     """One delivery of a message to one consumer of a group."""
 
     body: str
-    attempt: int  # 1 on first delivery
+
+    @property
+    def attempt(self) -> int:
+        """1 on first delivery (read only when a handler failed)."""
+        ...
 
     async def ack(self) -> None: ...
 

@@ -50,8 +50,12 @@ class _Delivery:
     def __init__(self, transport: NatsTransport, topic: str, group: str, msg: Msg) -> None:
         self._transport, self._topic, self._group, self._msg = transport, topic, group, msg
         self.body = msg.data.decode()
-        self.attempt = msg.metadata.num_delivered
         self.settled = False
+
+    @property
+    def attempt(self) -> int:
+        # Parsed from the reply subject on demand: the bus reads it only after a failure.
+        return int(self._msg.metadata.num_delivered or 1)
 
     async def ack(self) -> None:
         self.settled = True
