@@ -300,40 +300,60 @@ class SqlRepository(Repository[A]):
         return await self.uow.execute(statement, parameters)
 
 
+_CLAIMED = (
+    outbox.c.id,
+    outbox.c.message_id,
+    outbox.c.topic,
+    outbox.c.key,
+    outbox.c.body,
+    outbox.c.attempts,
+)
+
+
+def _claimed(row: Any) -> Claimed:
+    return Claimed(str(row.id), row.message_id, row.topic, row.key, row.body, row.attempts)
+
+
 class SqlOutbox:
     """The relay's view of the outbox table: leases with ``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL and MariaDB; SQLite serialises writers, so a plain conditional update does."""
+    PostgreSQL and MariaDB; SQLite serialises writers, so a plain conditional update does.
+
+    A claim is one ``UPDATE ... RETURNING`` where the dialect has it (PostgreSQL,
+    SQLite); elsewhere (MariaDB) the rows are selected and locked, then leased, in one
+    transaction.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
         now = time.time()
-        free = and_(
-            outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now),
-        )
+        free = outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now)
+        lease = {"lease_owner": owner, "lease_until": now + lease_seconds}
         try:
             async with self._engine.begin() as connection:
-                query = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
-                if connection.dialect.name != "sqlite":
-                    query = query.with_for_update(skip_locked=True)
-                ids = list((await connection.execute(query)).scalars())
-                if not ids:
-                    return []
-                await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(ids), free)
-                    .values(lease_owner=owner, lease_until=now + lease_seconds)
-                )
-                rows = await connection.execute(
-                    select(outbox)
-                    .where(outbox.c.id.in_(ids), outbox.c.lease_owner == owner)
-                    .order_by(outbox.c.id)
-                )
-                return [
-                    Claimed(str(r.id), r.message_id, r.topic, r.key, r.body, r.attempts)
-                    for r in rows
-                ]
+                dialect = connection.dialect
+                oldest = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
+                if dialect.name != "sqlite":
+                    oldest = oldest.with_for_update(skip_locked=True)
+                if dialect.update_returning:
+                    rows = await connection.execute(
+                        update(outbox)
+                        .where(outbox.c.id.in_(oldest), free)
+                        .values(lease)
+                        .returning(*_CLAIMED)
+                    )
+                    return sorted(map(_claimed, rows), key=lambda entry: int(entry.id))
+                locked = (await connection.execute(oldest.with_only_columns(*_CLAIMED))).all()
+                if locked:
+                    leasing = update(outbox).where(outbox.c.id.in_([r.id for r in locked]))
+                    # MariaDB would scan a small table whole and wait on the rows other
+                    # relays hold (a deadlock once two of them do so); by primary key the
+                    # update touches only the rows this transaction has locked.
+                    for name in ("mysql", "mariadb"):
+                        leasing = leasing.with_hint("FORCE INDEX (PRIMARY)", dialect_name=name)
+                    await connection.execute(leasing.values(lease))
+                return [_claimed(row) for row in locked]
         except Exception as exc:
             raise translate(exc) from exc
 
