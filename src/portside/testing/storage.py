@@ -484,6 +484,29 @@ class StorageContract:
         await outbox.mark_sent([*first, *again])
         assert await outbox.pending() == (0, None)
 
+    async def test_relays_claiming_at_once_get_every_entry_exactly_once(
+        self, new_uow: NewUow, outbox: Outbox
+    ) -> None:
+        uow = new_uow(encode)
+        async with uow:
+            for n in range(50):
+                uow.stage(NoteEdited(f"n{n}", "x"))
+            await uow.commit()
+        owners = [f"relay-{n}" for n in range(5)]
+        leased: dict[str, list[str]] = {owner: [] for owner in owners}
+        while True:
+            batches = await asyncio.gather(
+                *(outbox.claim(owner=owner, limit=15, lease_seconds=30) for owner in owners)
+            )
+            if not any(batches):
+                break
+            for owner, batch in zip(owners, batches, strict=True):
+                assert len(batch) <= 15
+                leased[owner] += [c.message_id for c in batch]
+        everything = [message_id for batch in leased.values() for message_id in batch]
+        assert len(everything) == len(set(everything))  # no entry went to two relays
+        assert sorted(everything) == sorted(f"m-n{n}-x" for n in range(50))
+
     async def test_an_expired_lease_is_claimed_again(self, new_uow: NewUow, outbox: Outbox) -> None:
         uow = new_uow(encode)
         async with uow:

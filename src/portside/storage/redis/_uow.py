@@ -178,6 +178,37 @@ def _text(value: Any) -> str:
 
 RELAYS = "relays"  # the consumer group relays read the outbox stream with
 
+# One claim, run atomically: entries whose lease ended (or was given back) are taken over
+# first, then entries no relay has read yet; each is leased before another claim can look.
+_CLAIM = """
+local stream, leases, attempts = KEYS[1], KEYS[2], KEYS[3]
+local group, owner = ARGV[1], ARGV[2]
+local limit, now, lease_until = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local entries = {}
+for _, item in ipairs(redis.call('XPENDING', stream, group, '-', '+', limit * 4)) do
+  if #entries >= limit then break end
+  local lease = redis.call('HGET', leases, item[1])
+  if not lease or tonumber(lease) < now then
+    for _, entry in ipairs(redis.call('XCLAIM', stream, group, owner, 0, item[1])) do
+      if entry then table.insert(entries, entry) end
+    end
+  end
+end
+if #entries < limit then
+  local fresh = redis.call(
+    'XREADGROUP', 'GROUP', group, owner, 'COUNT', limit - #entries, 'STREAMS', stream, '>')
+  if fresh then
+    for _, entry in ipairs(fresh[1][2]) do table.insert(entries, entry) end
+  end
+end
+local claimed = {}
+for _, entry in ipairs(entries) do
+  redis.call('HSET', leases, entry[1], lease_until)
+  table.insert(claimed, {entry[1], entry[2], redis.call('HGET', attempts, entry[1])})
+end
+return claimed
+"""
+
 
 class RedisOutbox:
     """The relay's view of the outbox stream: a consumer group of relays, leases kept in a
@@ -188,6 +219,7 @@ class RedisOutbox:
         self._stream = f"{prefix}:outbox"
         self._leases = f"{prefix}:outbox:leases"
         self._attempts = f"{prefix}:outbox:attempts"
+        self._claim = client.register_script(_CLAIM)
         self._ready = False
 
     async def _group(self) -> None:
@@ -204,40 +236,26 @@ class RedisOutbox:
         try:
             await self._group()
             now = time.time()
-            entries: list[tuple[str, dict[str, str]]] = []
-            pending = await self._client.xpending_range(self._stream, RELAYS, "-", "+", limit * 4)
-            expired = []
-            for item in pending:
-                until = await self._client.hget(self._leases, item["message_id"])
-                if until is None or float(until) < now:
-                    expired.append(item["message_id"])
-            if expired:
-                entries += await self._client.xclaim(
-                    self._stream, RELAYS, owner, 0, expired[:limit]
-                )
-            if len(entries) < limit:
-                fresh = await self._client.xreadgroup(
-                    RELAYS, owner, {self._stream: ">"}, count=limit - len(entries)
-                )
-                for _, items in fresh:
-                    entries += items
-            claimed = []
-            for entry_id, fields in entries:
-                await self._client.hset(self._leases, entry_id, str(now + lease_seconds))
-                attempts = await self._client.hget(self._attempts, entry_id)
-                claimed.append(
-                    Claimed(
-                        entry_id,
-                        fields["message_id"],
-                        fields["topic"],
-                        fields["key"] or None,
-                        fields["body"],
-                        int(attempts or 0),
-                    )
-                )
-            return claimed
+            rows = await self._claim(
+                keys=[self._stream, self._leases, self._attempts],
+                args=[RELAYS, owner, limit, repr(now), repr(now + lease_seconds)],
+            )
         except RedisError as exc:
             raise translate(exc) from exc
+        claimed = []
+        for entry_id, flat, attempts in rows:
+            fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            claimed.append(
+                Claimed(
+                    entry_id,
+                    fields["message_id"],
+                    fields["topic"],
+                    fields["key"] or None,
+                    fields["body"],
+                    int(attempts or 0),
+                )
+            )
+        return claimed
 
     async def mark_sent(self, entries: Sequence[Claimed]) -> None:
         if not entries:
