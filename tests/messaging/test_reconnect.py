@@ -55,6 +55,10 @@ async def test_a_transport_recovers_after_its_connection_is_cut(broker: str) -> 
         await bus.publish(note(1))
         assert await handled.wait_for(1) == ["n1"]
 
+        async def acknowledged() -> bool:
+            return bus.stats["handled"] == 1  # counted once the transport's ack returned
+
+        await eventually(acknowledged)  # cut only after the ack: n1 must not come again
         await proxy.cut()
         await proxy.restore()
 
