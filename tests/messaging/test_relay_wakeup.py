@@ -72,7 +72,13 @@ class _Recording:
         self.expect, self.all_waiting = expect, asyncio.Event()
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)

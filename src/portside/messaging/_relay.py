@@ -67,7 +67,11 @@ class OutboxRelay:
         async def publish(chain: list[Claimed]) -> None:
             for entry in chain:
                 await self.transport.publish(
-                    entry.topic, entry.body, key=entry.key, message_id=entry.message_id
+                    entry.topic,
+                    entry.body,
+                    key=entry.key,
+                    message_id=entry.message_id,
+                    dedupe=True,  # an entry is published again if its lease ran out
                 )
                 sent.append(entry)
 

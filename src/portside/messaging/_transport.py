@@ -75,11 +75,21 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         """Publish durably; return once the broker has it (publisher confirms).
 
-        ``message_id`` is the envelope's id, for brokers that record or de-duplicate by it.
+        ``message_id`` is the envelope's id, for brokers that record it. ``dedupe`` says the
+        same message may be published again under that id (the outbox relay publishes an
+        entry again when it cannot tell whether an attempt reached the broker): a broker
+        that can drop such repeats is asked to. Every other publish makes a new message,
+        so there is nothing to drop and no reason to make the broker track its id.
         """
         ...
 

@@ -473,12 +473,18 @@ class Outage:
         self.refused = asyncio.Event()
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         if self.down:
             self.refused.set()
             raise BrokerUnavailable("the broker is down (simulated outage)")
-        await self.transport.publish(topic, body, key=key, message_id=message_id)
+        await self.transport.publish(topic, body, key=key, message_id=message_id, dedupe=dedupe)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)

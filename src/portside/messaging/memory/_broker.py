@@ -234,7 +234,13 @@ class MemoryTransport:
         self.broker.check()
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         self.broker.check()
         groups = self.broker.queues.get(topic)

@@ -210,13 +210,19 @@ class NatsTransport:
             raise _unavailable(exc) from exc
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         headers: dict[str, str] = {}
         if key is not None:
             headers[KEY] = key
-        if message_id:
-            headers["Nats-Msg-Id"] = str(message_id)  # JetStream drops duplicates of it
+        if dedupe and message_id:
+            headers["Nats-Msg-Id"] = message_id  # JetStream drops repeats within its window
         try:
             await self.js().publish(self.subject(topic), body.encode(), headers=headers or None)
         except (NatsError, OSError, TimeoutError) as exc:

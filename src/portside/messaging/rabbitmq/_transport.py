@@ -226,7 +226,13 @@ class RabbitTransport:
         )
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         if self._exchange is None:
             raise BrokerUnavailable("the RabbitMQ transport is not started")

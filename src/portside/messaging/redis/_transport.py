@@ -249,7 +249,13 @@ class RedisTransport:
             raise _unavailable(exc) from exc
 
     async def publish(
-        self, topic: str, body: str, *, key: str | None = None, message_id: str | None = None
+        self,
+        topic: str,
+        body: str,
+        *,
+        key: str | None = None,
+        message_id: str | None = None,
+        dedupe: bool = False,
     ) -> None:
         try:
             await self.client.xadd(
