@@ -4,6 +4,7 @@ of work after it comes back succeeds. The outage is made with a proxy the test c
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from portside.storage import StorageUnavailable
 from portside.storage.sql import SqlSettings
@@ -74,3 +75,39 @@ async def test_a_server_outage_is_unavailable_and_the_next_unit_of_work_after_it
         await DocumentNotes(uow).add(Note("n2", "after"))
         await uow.commit()
     await SqlHealth(engine).check()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("server", ["postgres", "mariadb"])
+async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
+    server: str,
+) -> None:
+    """With ``pre_ping`` (the default) a connection is checked when taken from the pool: one
+    the server has closed since (a restart, an idle timeout) costs no failed unit of work."""
+    async with isolated_schema(server) as schema:
+        engine = make_engine(SqlSettings(url=SERVERS[server].url, schema_name=schema))
+        try:
+            await create_tables(engine)
+            uow = SqlUnitOfWork(engine)
+            async with uow:
+                await DocumentNotes(uow).add(Note("n1", "before"))
+                await uow.commit()
+            pids = set()
+            for _ in range(2):  # a live pooled connection passes the check and is reused
+                async with engine.connect() as connection:
+                    pids.add((await connection.execute(text(BACKEND_ID[server]))).scalar_one())
+            assert len(pids) == 1
+            pid = pids.pop()
+            admin = make_engine(SqlSettings(url=SERVERS[server].url))
+            try:
+                async with admin.connect() as connection:
+                    await connection.execute(text(KILL[server].format(pid=int(pid))))
+            finally:
+                await admin.dispose()
+            async with uow:
+                assert await DocumentNotes(uow).get("n1") is not None
+        finally:
+            await engine.dispose()
+
+
+BACKEND_ID = {"postgres": "SELECT pg_backend_pid()", "mariadb": "SELECT CONNECTION_ID()"}
+KILL = {"postgres": "SELECT pg_terminate_backend({pid})", "mariadb": "KILL {pid}"}

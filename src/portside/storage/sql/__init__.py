@@ -55,7 +55,7 @@ class SqlSettings(BaseModel):
     echo: bool = False
     pre_ping: bool = True
     """Test each pooled connection before use, so a database restart costs no failed
-    request (one extra round trip per unit of work)."""
+    request (one extra round trip when a unit of work takes a connection from the pool)."""
     create_tables: bool = False
     """Create portside's own tables (documents, outbox) at start; migrations do it otherwise."""
     migrate_on_start: bool = False
