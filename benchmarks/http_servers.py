@@ -413,7 +413,7 @@ def server_part(*, quick: bool) -> list[str]:
     problem = reachable(PG_HOST, PG_PORT)
     if problem is not None:
         return skipped(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})")
-    rounds, duration, warmup = (1, 2.0, 0.5) if quick else (3, 10.0, 2.0)
+    rounds, duration, warmup = (1, 2.0, 0.5) if quick else (5, 10.0, 2.0)
     tag = secrets.token_hex(4)
     schemas = {PORTSIDE: f"bench_{tag}_portside", HANDWRITTEN: f"bench_{tag}_handwritten"}
     asyncio.run(_execute(*(f'CREATE SCHEMA "{s}"' for s in schemas.values())))
@@ -451,7 +451,10 @@ def server_part(*, quick: bool) -> list[str]:
         "outbox relay running, in-memory cache) against the same two endpoints hand-written "
         "with FastAPI + SQLAlchemy Core (`benchmarks/http_handwritten.py`: same table, one "
         "outbox row per registration in the same transaction, the same read-through cache, "
-        "the same pool and uvicorn settings). Each server is its own process (uvicorn, one "
+        "the same pool and uvicorn settings; a pooled connection is tested before use by "
+        "both, by portside with one `SELECT 1`, by the hand-written app with SQLAlchemy's "
+        "pre-ping, which on asyncpg is BEGIN, the ping and ROLLBACK). Each server is its "
+        "own process (uvicorn, one "
         f"worker); the load comes from `benchmarks/http_load.py` in a third process, {CONNECTIONS} "
         f"keep-alive connections, closed loop, {duration:g} s after {warmup:g} s of warm-up; "
         f"one server under load at a time, servers interleaved, best of {rounds} round"
