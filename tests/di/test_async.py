@@ -223,3 +223,77 @@ async def test_a_cancelled_waiter_leaves_the_scoped_creation_to_the_others() -> 
             await waiter
         gate.set()
         assert await creator is await scope.aget(Session)
+
+
+class Unit:
+    """A scoped service built by a plain class, async only through the ``Pool`` singleton
+    (as a unit of work is through its engine)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+
+class UseCase:
+    def __init__(self, unit: Unit, plain: Plain) -> None:
+        self.unit = unit
+        self.plain = plain
+
+
+class Cleaned:
+    """A scoped service with clean-up, below the use case."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.closed = False
+
+
+def per_request(created: Created, closed: list[Cleaned]) -> ServiceCollection:
+    def cleaned(unit: Unit):  # type: ignore[no-untyped-def]
+        made = Cleaned(unit)
+        yield made
+        made.closed = True
+        closed.append(made)
+
+    s = services(created)
+    s.add_scoped(Unit)
+    s.add_scoped(Cleaned, factory=cleaned)
+    s.add_scoped(UseCase)
+    return s
+
+
+async def test_once_its_singletons_exist_a_scoped_service_resolves_in_one_step() -> None:
+    """The common request: a use case whose only async step is a singleton made at start
+    is resolved in one step, with its scoped services shared and cleaned up as usual."""
+    created, closed = Created(), []
+    provider = per_request(created, closed).build()
+    async with provider.create_scope() as first:  # makes the Pool singleton
+        await first.aget(UseCase)
+    async with provider.create_scope() as scope:
+        step = scope.aget(UseCase).__await__()
+        with pytest.raises(StopIteration) as done:
+            step.send(None)  # no await of anything: it finished in its first step
+        use_case = done.value.value
+        assert isinstance(use_case, UseCase)
+        assert use_case.unit is await scope.aget(Unit)
+        assert use_case.unit.pool is await provider.aget(Pool)
+        cleaned = await scope.aget(Cleaned)
+        assert cleaned.unit is use_case.unit
+    assert created == ["pool"]
+    assert closed == [cleaned]
+    assert cleaned.closed
+
+
+async def test_before_its_singletons_exist_a_scoped_service_waits_for_them() -> None:
+    gate = asyncio.Event()
+    created = Created()
+    s = services(created, gate)
+    s.add_scoped(Unit)
+    s.add_scoped(UseCase)
+    provider = s.build()
+    async with provider.create_scope() as scope:
+        both = asyncio.gather(scope.aget(UseCase), scope.aget(UseCase))
+        await created.entered.wait()  # the Pool's factory is running, held at the gate
+        gate.set()
+        one, two = await both
+    assert one is two
+    assert created == ["pool"]

@@ -60,6 +60,47 @@ def _is_scoped(node: Node) -> bool:
     return node.reg.lifetime is Lifetime.SCOPED and node.reg.kind is not Kind.CONTEXT
 
 
+def _fresh_plan(node: Node) -> tuple[list[Node], list[Node]]:
+    """The scoped services of ``node``'s subtree in dependency order (``node`` last), and
+    the singletons they use (instances excepted: those are constants)."""
+    order: list[Node] = []
+    singletons: list[Node] = []
+    seen: set[int] = {node.index}
+
+    def visit(n: Node) -> None:
+        for d in n.deps:
+            if d.index in seen:
+                continue
+            seen.add(d.index)
+            if d.reg.lifetime is Lifetime.SINGLETON:
+                if d.reg.kind is not Kind.INSTANCE:
+                    singletons.append(d)
+            elif _built_inline(d):
+                visit(d)
+        if _is_scoped(n):
+            order.append(n)
+
+    visit(node)
+    return order, singletons
+
+
+def _async_only_through_singletons(node: Node) -> bool:
+    """Whether every ``await`` in building ``node`` is the creation of a singleton: no
+    service of its subtree below the singletons has an async factory."""
+    seen: set[int] = set()
+
+    def sync(n: Node) -> bool:
+        if n.index in seen:
+            return True
+        seen.add(n.index)
+        reg = n.reg
+        if reg.lifetime is Lifetime.SINGLETON or reg.kind in (Kind.INSTANCE, Kind.CONTEXT):
+            return True
+        return _built_inline(n) and not reg.is_async and all(sync(d) for d in n.deps)
+
+    return sync(node)
+
+
 class _Emitter:
     def __init__(
         self,
@@ -236,24 +277,7 @@ class _Emitter:
         Returns the lines of a helper (``sn<i>``) to emit after the enclosing function.
         """
         i = node.index
-        order: list[Node] = []
-        singletons: list[Node] = []
-        seen: set[int] = {i}
-
-        def visit(n: Node) -> None:
-            for d in n.deps:
-                if d.index in seen:
-                    continue
-                seen.add(d.index)
-                if d.reg.lifetime is Lifetime.SINGLETON:
-                    if d.reg.kind is not Kind.INSTANCE:
-                        singletons.append(d)
-                elif _built_inline(d):
-                    visit(d)
-            if _is_scoped(n):
-                order.append(n)
-
-        visit(node)
+        order, singletons = _fresh_plan(node)
         out = self.lines.append
         env: dict[int, str] = {}
         if singletons:
@@ -282,6 +306,39 @@ class _Emitter:
         self.lines.append(f"    return SN{i}")
         helper, self.lines = self.lines, saved
         return helper
+
+    def async_fresh_path(self, node: Node, indent: str) -> None:
+        """The fresh path of ``ags<i>``, for a node that awaits nothing but singletons:
+        in a scope that has created nothing yet, once those singletons exist, it builds the
+        node and its scoped services synchronously, as ``gs<i>`` does, with no ``await``
+        (so no other task can see them half made, and no single-flight is needed)."""
+        order, singletons = _fresh_plan(node)
+        out = self.lines.append
+        env: dict[int, str] = {}
+        out(f"{indent}if not c:")
+        inner = indent + "    "
+        out(f"{inner}me = gid()")
+        out(f"{inner}if c.setdefault(0, me) == me:")
+        body = inner + "    "
+        out(f"{body}o = s")
+        out(f"{body}try:")
+        body += "    "
+        for d in singletons:
+            name = env[d.index] = self._var()
+            out(f"{body}{name} = S.get({self.keys[d.index]}, M)")
+        ready = " and ".join(f"{env[d.index]} is not M" for d in singletons) or "True"
+        out(f"{body}if {ready}:")
+        build = body + "    "
+        for n in order:
+            var = self._var()
+            self.construct(n, var, build, env, in_async=False, fresh=True)
+            env[n.index] = var
+        for n in order:
+            out(f"{build}c[{self.keys[n.index]}] = {env[n.index]}")
+        out(f"{build}return {env[node.index]}")
+        out(f"{inner}    finally:")
+        out(f"{inner}        del c[0]")
+        out(f"{inner}        if -1 in c: wake(c)")
 
     # -- getters ----------------------------------------------------------------------------
     def getters(self, node: Node) -> None:
@@ -338,6 +395,8 @@ class _Emitter:
             out(f"    return (await asg({k}, ac{i})) if v is M else v")
         elif reg.lifetime is Lifetime.SCOPED:
             out("    c = s._cache")
+            if _async_only_through_singletons(node):
+                self.async_fresh_path(node, "    ")
             out(f"    v = c.get({k}, M)")
             out(f"    return (await asc(s, c, {k}, ac{i})) if v is M else v")
         else:
