@@ -41,7 +41,10 @@ class MessagingSettings(BaseModel):
     relay: bool = True
     """Run the outbox relay in this service (when its store has an outbox)."""
     relay_batch: int = Field(default=100, ge=1)
-    relay_poll_seconds: float = Field(default=0.2, gt=0)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    """Seconds between looks at the outbox when nothing woke the relay. A commit in this
+    service wakes it at once; the poll finds what others left: entries of a process that
+    runs no relay, or whose relay stopped holding their lease."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class OutboxRelay:
         *,
         batch: int = 100,
         lease_seconds: float = 30.0,
-        idle_seconds: float = 0.2,
+        idle_seconds: float = 1.0,
         backoff: RetryPolicy | None = None,
     ) -> None:
         self.outbox = outbox
