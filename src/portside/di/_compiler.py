@@ -289,13 +289,7 @@ class _Emitter:
             out(f"{indent}t = SN{i}")
             out(f"{indent}if t is None: t = sn{i}()")
             out(f"{indent}{', '.join(names)}, = t")
-        for n in order:
-            var = self._var()
-            self.construct(n, var, indent, env, in_async=False, fresh=True)
-            env[n.index] = var
-        for n in order:
-            out(f"{indent}c[{self.keys[n.index]}] = {env[n.index]}")
-        out(f"{indent}return {env[i]}")
+        self._build_fresh(node, order, env, indent)
         if not singletons:
             return []
         saved, self.lines = self.lines, []
@@ -307,38 +301,48 @@ class _Emitter:
         helper, self.lines = self.lines, saved
         return helper
 
-    def async_fresh_path(self, node: Node, indent: str) -> None:
-        """The fresh path of ``ags<i>``, for a node that awaits nothing but singletons:
-        in a scope that has created nothing yet, once those singletons exist, it builds the
-        node and its scoped services synchronously, as ``gs<i>`` does, with no ``await``
-        (so no other task can see them half made, and no single-flight is needed)."""
+    def _build_fresh(self, node: Node, order: list[Node], env: dict[int, str], indent: str) -> None:
+        """Build ``order`` (the scoped services of ``node``'s subtree, ``node`` last) with
+        ``env`` holding its singletons, store them in the cache in one step, return ``node``."""
+        out = self.lines.append
+        for n in order:
+            var = self._var()
+            self.construct(n, var, indent, env, in_async=False, fresh=True)
+            env[n.index] = var
+        for n in order:
+            out(f"{indent}c[{self.keys[n.index]}] = {env[n.index]}")
+        out(f"{indent}return {env[node.index]}")
+
+    def async_fresh_body(self, node: Node, indent: str) -> list[str]:
+        """The fresh path's body in ``ags<i>``, for a node that awaits nothing but
+        singletons: once those exist, it builds as ``gs<i>`` does, with no ``await`` (so no
+        other task can see the services half made, and no single-flight is needed); else
+        it falls through to the awaiting path."""
         order, singletons = _fresh_plan(node)
         out = self.lines.append
         env: dict[int, str] = {}
-        out(f"{indent}if not c:")
-        inner = indent + "    "
-        out(f"{inner}me = gid()")
-        out(f"{inner}if c.setdefault(0, me) == me:")
-        body = inner + "    "
-        out(f"{body}o = s")
-        out(f"{body}try:")
-        body += "    "
         for d in singletons:
             name = env[d.index] = self._var()
-            out(f"{body}{name} = S.get({self.keys[d.index]}, M)")
+            out(f"{indent}{name} = S.get({self.keys[d.index]}, M)")
         ready = " and ".join(f"{env[d.index]} is not M" for d in singletons) or "True"
-        out(f"{body}if {ready}:")
-        build = body + "    "
-        for n in order:
-            var = self._var()
-            self.construct(n, var, build, env, in_async=False, fresh=True)
-            env[n.index] = var
-        for n in order:
-            out(f"{build}c[{self.keys[n.index]}] = {env[n.index]}")
-        out(f"{build}return {env[node.index]}")
-        out(f"{inner}    finally:")
-        out(f"{inner}        del c[0]")
-        out(f"{inner}        if -1 in c: wake(c)")
+        out(f"{indent}if {ready}:")
+        self._build_fresh(node, order, env, indent + "    ")
+        return []
+
+    def fresh_path(self, node: Node, body: Callable[[Node, str], list[str]]) -> list[str]:
+        """In a scope that has created nothing yet (guarded against another thread doing
+        the same), the lines ``body`` writes; returns the helper lines ``body`` returned."""
+        out = self.lines.append
+        out("    if not c:")
+        out("        me = gid()")
+        out("        if c.setdefault(0, me) == me:")
+        out("            o = s")
+        out("            try:")
+        helper = body(node, "                ")
+        out("            finally:")
+        out("                del c[0]")
+        out("                if -1 in c: wake(c)")
+        return helper
 
     # -- getters ----------------------------------------------------------------------------
     def getters(self, node: Node) -> None:
@@ -361,15 +365,7 @@ class _Emitter:
             out(f"    return mc(N{i}) if v is M else v")
         elif reg.lifetime is Lifetime.SCOPED:
             out("    c = s._cache")
-            out("    if not c:")
-            out("        me = gid()")
-            out("        if c.setdefault(0, me) == me:")
-            out("            o = s")
-            out("            try:")
-            helper = self.fresh_body(node, "                ")
-            out("            finally:")
-            out("                del c[0]")
-            out("                if -1 in c: wake(c)")
+            helper = self.fresh_path(node, self.fresh_body)
             out(f"    v = c.get({k}, M)")
             out(f"    return guarded(s, c, {k}, c{i}) if v is M else v")
             self.lines.extend(helper)
@@ -396,7 +392,7 @@ class _Emitter:
         elif reg.lifetime is Lifetime.SCOPED:
             out("    c = s._cache")
             if _async_only_through_singletons(node):
-                self.async_fresh_path(node, "    ")
+                self.fresh_path(node, self.async_fresh_body)
             out(f"    v = c.get({k}, M)")
             out(f"    return (await asc(s, c, {k}, ac{i})) if v is M else v")
         else:
