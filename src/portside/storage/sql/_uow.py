@@ -347,14 +347,13 @@ class SqlOutbox:
         lease = {"lease_owner": owner, "lease_until": now + lease_seconds}
         try:
             # One UPDATE ... RETURNING where the dialect has it; else SELECT, then UPDATE.
-            single = self._engine.dialect.update_returning
-            opened = self._one_statement() if single else self._engine.begin()
-            async with opened as connection:
-                dialect = connection.dialect
+            dialect = self._engine.dialect
+            single = dialect.update_returning
+            async with self._one_statement() if single else self._engine.begin() as connection:
                 oldest = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
                 if dialect.name != "sqlite":
                     oldest = oldest.with_for_update(skip_locked=True)
-                if dialect.update_returning:
+                if single:
                     rows = await connection.execute(
                         update(outbox)
                         .where(outbox.c.id.in_(oldest), free)
