@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portside.messaging import Codec, Envelope, message
 from portside.messaging._codec import current_causation
@@ -193,3 +195,59 @@ def test_the_outbox_encoder_writes_what_the_codec_envelope_holds() -> None:
         None,
     )
     assert codec.decode(envelope) == Greeted("Ada")
+
+
+_TEXT = st.text(max_size=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_FIELD = {
+    "type": _TEXT | st.integers(),
+    "version": st.integers(-2, 3) | st.floats(0, 3) | st.sampled_from(["1", True]),
+    "payload": st.dictionaries(_TEXT, _JSON, max_size=3) | st.lists(st.tuples(_TEXT, _JSON)),
+    "message_id": _TEXT | st.integers(),
+    "occurred_at": st.sampled_from(
+        ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.5+02:00", "2026-01-02T03:04:05", "x", 5]
+    ),
+    "correlation_id": st.none() | _TEXT | st.integers(),
+    "causation_id": st.none() | _TEXT,
+    "traceparent": st.none() | _TEXT,
+    "key": st.none() | _TEXT | st.booleans(),
+    "reply_to": st.none() | _TEXT,
+    "headers": st.none() | st.dictionaries(_TEXT, _TEXT | st.integers(), max_size=3) | _TEXT,
+    "extra": _JSON,
+}
+
+
+_WELL_FORMED = {
+    "type": st.just("t") | _TEXT,
+    "version": st.integers(1, 3),
+    "payload": st.dictionaries(_TEXT, _JSON, max_size=3),
+    "message_id": _TEXT,
+    "occurred_at": st.just("2026-01-02T03:04:05.000250Z"),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.fixed_dictionaries(_WELL_FORMED),
+    st.fixed_dictionaries({}, optional=_FIELD),
+    st.sets(st.sampled_from(sorted(_FIELD))),
+)
+def test_every_body_reads_as_the_field_by_field_reader_reads_it(
+    well_formed: dict[str, object], changed: dict[str, object], left_out: set[str]
+) -> None:
+    """The one-pass reader of well-formed bodies is only a faster way to the same result."""
+    data = {k: v for k, v in {**well_formed, **changed}.items() if k not in left_out}
+    body = json.dumps(data)
+    try:
+        expected: object = Envelope._parse(body)
+    except ValueError as exc:
+        expected = ("refused", str(exc))
+    try:
+        got: object = Envelope.from_json(body)
+    except ValueError as exc:
+        got = ("refused", str(exc))
+    assert got == expected

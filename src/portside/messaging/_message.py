@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic_core
+from pydantic_core import core_schema
 
 __all__ = ["Envelope", "message", "message_key", "message_name", "message_version"]
 
@@ -104,6 +105,21 @@ class Envelope:
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
         """Parse an envelope; ``ValueError`` says what is wrong with a malformed one."""
+        try:  # the common case in one pass: every field as this version writes it
+            data = _WELL_FORMED.validate_json(text)
+            occurred = datetime.fromisoformat(data["occurred_at"])
+        except ValueError:  # anything else is read, or refused with a reason, below
+            return cls._parse(text)
+        if occurred.tzinfo is None:
+            raise ValueError("occurred_at has no time zone")
+        data["occurred_at"] = occurred
+        if data["headers"] is None:
+            data["headers"] = {}
+        return cls._from_fields(data)
+
+    @classmethod
+    def _parse(cls, text: str | bytes) -> Envelope:
+        """:meth:`from_json` for every body, field by field, naming what is wrong."""
         try:
             data = pydantic_core.from_json(text, cache_strings="keys")
         except ValueError:  # malformed, or what only the standard parser reads
@@ -137,6 +153,39 @@ class Envelope:
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Envelope))
+
+
+def _optional(schema: core_schema.CoreSchema) -> core_schema.TypedDictField:
+    return core_schema.typed_dict_field(
+        core_schema.with_default_schema(core_schema.nullable_schema(schema), default=None)
+    )
+
+
+_WELL_FORMED = pydantic_core.SchemaValidator(
+    core_schema.typed_dict_schema(
+        {
+            "type": core_schema.typed_dict_field(core_schema.str_schema()),
+            "version": core_schema.typed_dict_field(core_schema.int_schema(strict=True)),
+            "payload": core_schema.typed_dict_field(
+                core_schema.dict_schema(core_schema.str_schema(), core_schema.any_schema())
+            ),
+            "message_id": core_schema.typed_dict_field(core_schema.str_schema()),
+            "occurred_at": core_schema.typed_dict_field(core_schema.str_schema()),
+            "correlation_id": _optional(core_schema.str_schema()),
+            "causation_id": _optional(core_schema.str_schema()),
+            "traceparent": _optional(core_schema.str_schema()),
+            "key": _optional(core_schema.str_schema()),
+            "reply_to": _optional(core_schema.str_schema()),
+            "headers": _optional(
+                core_schema.dict_schema(core_schema.str_schema(), core_schema.str_schema())
+            ),
+        },
+        extra_behavior="ignore",
+    ),
+    core_schema.CoreConfig(cache_strings="keys"),
+)
+"""Reads, in one pass, an envelope whose fields all have the types :meth:`Envelope.to_json`
+writes: what it gives equals what :meth:`Envelope._parse` gives for the same body."""
 
 
 def envelope_json(fields: Mapping[str, Any]) -> str:
