@@ -22,7 +22,14 @@ from ._message import Envelope, message, message_key, message_name, message_vers
 from ._module import Handler, Messaging, MessagingSettings
 from ._port import EventBus
 from ._relay import OutboxRelay
-from ._transport import DeadLetter, Delivery, RetryPolicy, Subscription, Transport
+from ._transport import (
+    DeadLetter,
+    Delivery,
+    InProcessTransport,
+    RetryPolicy,
+    Subscription,
+    Transport,
+)
 
 __all__ = [
     "BrokerUnavailable",
@@ -34,6 +41,7 @@ __all__ = [
     "EventBus",
     "Handle",
     "Handler",
+    "InProcessTransport",
     "Messaging",
     "MessagingError",
     "MessagingSettings",

@@ -34,7 +34,7 @@ from portside.storage import AlreadyProcessed, UnitOfWork, active_unit_of_work, 
 from ._codec import Codec, Outgoing, current_causation
 from ._errors import MessagingError, PoisonMessage, RequestTimeout
 from ._message import Envelope, envelope_json, message_name
-from ._transport import Delivery, RetryPolicy, Subscription, Transport
+from ._transport import Delivery, InProcessTransport, RetryPolicy, Subscription, Transport
 
 __all__ = ["Bus", "Handle"]
 
@@ -80,6 +80,9 @@ class Bus:
         topic_prefix: str = "",
     ) -> None:
         self.transport = transport
+        self._hand_over = (
+            transport.publish_envelope if isinstance(transport, InProcessTransport) else None
+        )
         self.codec = Codec()
         self.provider = provider
         self.retry = retry or RetryPolicy()
@@ -110,18 +113,22 @@ class Bus:
         if uow is not None:
             uow.stage(Outgoing(event, key, headers or {}))
             return
-        fields = self.codec._fields(event, key, headers, None)  # no Envelope: only its JSON
-        await self.transport.publish(
-            self.topic(fields["type"]),
-            envelope_json(fields),
-            key=fields["key"],
-            message_id=fields["message_id"],
-        )
+        fields = self.codec._fields(event, key, headers, None)
+        topic = self.topic(fields["type"])
+        if self._hand_over is not None:
+            await self._hand_over(topic, Envelope._from_fields(fields))
+        else:  # no Envelope: only its JSON
+            await self.transport.publish(
+                topic, envelope_json(fields), key=fields["key"], message_id=fields["message_id"]
+            )
 
     async def _send(self, topic: str, envelope: Envelope) -> None:
-        await self.transport.publish(
-            topic, envelope.to_json(), key=envelope.key, message_id=envelope.message_id
-        )
+        if self._hand_over is not None:
+            await self._hand_over(topic, envelope)
+        else:
+            await self.transport.publish(
+                topic, envelope.to_json(), key=envelope.key, message_id=envelope.message_id
+            )
 
     async def request(
         self,
@@ -159,7 +166,7 @@ class Bus:
 
     async def _on_reply(self, delivery: Delivery) -> None:
         try:
-            envelope = Envelope.from_json(delivery.body)
+            envelope = delivery.envelope or Envelope.from_json(delivery.body)
         except ValueError as exc:
             await delivery.dead_letter(f"malformed reply envelope: {exc}")
             return
@@ -229,7 +236,7 @@ class Bus:
     # -- handling ---------------------------------------------------------------------------
     async def _dispatch(self, handle: Handle, delivery: Delivery) -> None:
         try:
-            envelope = Envelope.from_json(delivery.body)
+            envelope = delivery.envelope or Envelope.from_json(delivery.body)
             event = self.codec.decode(envelope, handle.event_type)
         except (ValueError, PoisonMessage) as exc:
             await delivery.dead_letter(f"cannot be handled: {exc}")

@@ -13,15 +13,34 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["DeadLetter", "Delivery", "RetryPolicy", "Subscription", "Transport"]
+if TYPE_CHECKING:
+    from ._message import Envelope
+
+__all__ = [
+    "DeadLetter",
+    "Delivery",
+    "InProcessTransport",
+    "RetryPolicy",
+    "Subscription",
+    "Transport",
+]
 
 
 class Delivery(Protocol):
     """One delivery of a message to one consumer of a group."""
 
-    body: str
+    @property
+    def body(self) -> str:
+        """The serialized envelope."""
+        ...
+
+    @property
+    def envelope(self) -> Envelope | None:
+        """The envelope itself, from a transport that hands envelopes over in process (see
+        :class:`InProcessTransport`); ``None`` when :attr:`body` is to be parsed."""
+        ...
 
     @property
     def attempt(self) -> int:
@@ -123,3 +142,16 @@ class RetryPolicy:
         raw = min(self.max_delay, self.base_delay * self.factor ** (attempt - 1))
         spread = raw * self.jitter
         return max(0.0, raw + random.uniform(-spread, spread))  # noqa: S311 - jitter, not crypto
+
+
+@runtime_checkable
+class InProcessTransport(Transport, Protocol):
+    """A transport whose broker lives in this process, so an envelope need not become text
+    to reach a consumer: the bus hands it the envelope, and each delivery of it carries the
+    same (frozen) envelope, its payload already in JSON types. The payload still goes
+    through the message class's serializer on publish and its validator on delivery, so a
+    handler gets its own message object, as it would from a broker."""
+
+    async def publish_envelope(self, topic: str, envelope: Envelope) -> None:
+        """:meth:`Transport.publish` of ``envelope`` without its JSON body."""
+        ...

@@ -34,7 +34,17 @@ from portside.observability import bind_correlation_id
 from portside.storage import UnitOfWork
 from portside.storage.memory import MemoryOutbox, MemoryStore, MemoryUnitOfWork
 
-__all__ = ["BusContract", "NoteWritten", "Outage", "Ping", "Pong", "Seen", "eventually", "note"]
+__all__ = [
+    "BasketFilled",
+    "BusContract",
+    "NoteWritten",
+    "Outage",
+    "Ping",
+    "Pong",
+    "Seen",
+    "eventually",
+    "note",
+]
 
 NewTransport = Callable[[], Awaitable[Transport]]
 WAIT = 20.0  # seconds any expected delivery may take on a slow machine
@@ -58,6 +68,13 @@ class Ping:
 @dataclass(frozen=True)
 class Pong:
     n: int
+
+
+@message("contract.BasketFilled")
+@dataclass
+class BasketFilled:
+    items: list[str]
+    labels: dict[str, str]
 
 
 class Seen:
@@ -191,6 +208,31 @@ class BusContract:
         for n in range(10):
             await bus.publish(note(n))
         assert sorted(await shipping.wait_for(10)) == sorted(await billing.wait_for(10))
+
+    async def test_every_handler_gets_its_own_message_object(self, make_bus: Any) -> None:
+        """As from a broker: what one group's handler does to its message, no other
+        handler and not the publisher sees."""
+        bus = await make_bus()
+        published = BasketFilled(["apple"], {"size": "s"})
+        changed, untouched = Seen(), Seen()
+
+        async def change(event: BasketFilled) -> None:
+            event.items.append("pear")
+            event.labels["size"] = "xl"
+            await changed.add(event)
+
+        async def look(event: BasketFilled) -> None:
+            await changed.wait_for(1)
+            await untouched.add(event)
+
+        await bus.subscribe(BasketFilled, change, group="changers")
+        await bus.subscribe(BasketFilled, look, group="lookers")
+        await bus.publish(published)
+        (seen,) = await untouched.wait_for(1)
+        (mine,) = await changed.wait_for(1)
+        assert mine.items == ["apple", "pear"]
+        assert seen == BasketFilled(["apple"], {"size": "s"}) == published
+        assert seen is not published
 
     async def test_events_with_one_key_are_handled_in_order(self, make_bus: Any) -> None:
         bus = await make_bus(prefetch=8)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from portside.messaging._errors import BrokerUnavailable
+from portside.messaging._message import Envelope
 from portside.messaging._transport import Consumer, DeadLetter
 
 __all__ = ["MemoryBroker", "MemoryTransport"]
@@ -117,17 +118,37 @@ class MemoryBroker:
 
 
 class _Delivery:
-    """One delivery of a message body to a group; a redelivery is a new one."""
+    """One delivery of a message to a group; a redelivery is a new one.
 
-    __slots__ = ("attempt", "body", "key", "queue", "settled")
+    Published by a bus, it carries the envelope itself and writes its body only when asked
+    (a dead letter keeps the body); published as a body (the outbox relay, a redrive), it
+    carries the body for the bus to parse, as a broker's delivery does.
+    """
 
-    def __init__(self, queue: _Queue, body: str, key: str | None, attempt: int = 1) -> None:
-        self.queue, self.body, self.key, self.attempt = queue, body, key, attempt
+    __slots__ = ("_body", "attempt", "envelope", "key", "queue", "settled")
+
+    def __init__(
+        self,
+        queue: _Queue,
+        body: str | None,
+        envelope: Envelope | None,
+        key: str | None,
+        attempt: int = 1,
+    ) -> None:
+        self.queue, self._body, self.envelope = queue, body, envelope
+        self.key, self.attempt = key, attempt
         self.settled = False
+
+    @property
+    def body(self) -> str:
+        if self._body is None:
+            assert self.envelope is not None  # one of the two is always there
+            self._body = self.envelope.to_json()
+        return self._body
 
     def again(self) -> _Delivery:
         """The next delivery of the same message."""
-        return _Delivery(self.queue, self.body, self.key, self.attempt + 1)
+        return _Delivery(self.queue, self._body, self.envelope, self.key, self.attempt + 1)
 
     async def ack(self) -> None:
         self.settled = True
@@ -141,10 +162,13 @@ class _Delivery:
     async def dead_letter(self, reason: str) -> None:
         self.settled = True
         queue = self.queue
-        try:
-            headers = dict(json.loads(self.body).get("headers") or {})
-        except (ValueError, AttributeError):
-            headers = {}
+        if self.envelope is not None:
+            headers = dict(self.envelope.headers)
+        else:
+            try:
+                headers = dict(json.loads(self.body).get("headers") or {})
+            except (ValueError, AttributeError):
+                headers = {}
         dead_id = queue.broker.next_id()
         queue.broker.dead[dead_id] = DeadLetter(
             dead_id,
@@ -214,7 +238,8 @@ class _Subscription:
 
 
 class MemoryTransport:
-    """A transport connected to a :class:`MemoryBroker`."""
+    """A transport connected to a :class:`MemoryBroker`; it hands envelopes over as objects
+    (an :class:`~portside.messaging.InProcessTransport`)."""
 
     name = "memory"
 
@@ -246,7 +271,15 @@ class MemoryTransport:
         groups = self.broker.queues.get(topic)
         if groups:
             for queue in groups.values():
-                queue.put(_Delivery(queue, body, key))
+                queue.put(_Delivery(queue, body, None, key))
+
+    async def publish_envelope(self, topic: str, envelope: Envelope) -> None:
+        self.broker.check()
+        groups = self.broker.queues.get(topic)
+        if groups:
+            key = envelope.key
+            for queue in groups.values():
+                queue.put(_Delivery(queue, None, envelope, key))
 
     async def subscribe(
         self, topic: str, group: str, consumer: Consumer, *, prefetch: int
@@ -267,6 +300,6 @@ class MemoryTransport:
                 continue
             key = json.loads(dead.body).get("key") if dead.body.startswith("{") else None
             queue = self.broker.queue(dead.topic, dead.group)
-            queue.put(_Delivery(queue, dead.body, key))
+            queue.put(_Delivery(queue, dead.body, None, key))
             count += 1
         return count

@@ -47,6 +47,8 @@ def _token(text: str) -> str:
 
 
 class _Delivery:
+    envelope = None  # the body is the envelope
+
     def __init__(self, transport: NatsTransport, topic: str, group: str, msg: Msg) -> None:
         self._transport, self._topic, self._group, self._msg = transport, topic, group, msg
         self.body = msg.data.decode()

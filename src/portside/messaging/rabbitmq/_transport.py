@@ -43,6 +43,8 @@ def _unavailable(exc: BaseException) -> BrokerUnavailable:
 
 
 class _Delivery:
+    envelope = None  # the body is the envelope
+
     def __init__(
         self,
         transport: RabbitTransport,

@@ -45,6 +45,8 @@ _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class _Delivery:
+    envelope = None  # the body is the envelope
+
     def __init__(
         self, sub: _Subscription, stream: str, entry_id: str, fields: dict[str, str]
     ) -> None:
