@@ -10,7 +10,7 @@ from portside._deadlines import Deadlines
 
 async def test_a_task_within_its_limit_is_left_alone() -> None:
     deadlines = Deadlines(5.0)
-    async with deadlines.limit():
+    with deadlines.limit():
         await asyncio.sleep(0)
     assert deadlines.pending == 0
 
@@ -20,9 +20,8 @@ async def test_a_task_past_its_limit_gets_timeout_error() -> None:
     never = asyncio.Event()
     loop = asyncio.get_running_loop()
     began = loop.time()
-    with pytest.raises(TimeoutError):
-        async with deadlines.limit():
-            await never.wait()
+    with pytest.raises(TimeoutError), deadlines.limit():
+        await never.wait()
     waited = loop.time() - began
     assert 0.05 <= waited < 0.05 + 2 * deadlines.resolution + 0.5
     assert deadlines.pending == 0
@@ -34,12 +33,12 @@ async def test_each_task_has_its_own_deadline() -> None:
     never, release = asyncio.Event(), asyncio.Event()
 
     async def stuck() -> str:
-        async with deadlines.limit():
+        with deadlines.limit():
             await never.wait()
         return "finished"
 
     async def quick() -> str:
-        async with deadlines.limit():
+        with deadlines.limit():
             await release.wait()
         return "finished"
 
@@ -57,7 +56,7 @@ async def test_a_cancellation_from_elsewhere_is_not_turned_into_a_timeout() -> N
     entered = asyncio.Event()
 
     async def work() -> None:
-        async with deadlines.limit():
+        with deadlines.limit():
             entered.set()
             await asyncio.Event().wait()
 
@@ -73,10 +72,10 @@ async def test_the_timer_runs_while_tasks_are_limited_and_stops_at_an_idle_tick(
     deadlines = Deadlines(0.05)
     loop = asyncio.get_running_loop()
     assert deadlines.next_tick is None
-    async with deadlines.limit():
+    with deadlines.limit():
         first = deadlines.next_tick
         assert first is not None
-        async with deadlines.limit():
+        with deadlines.limit():
             pass
         assert deadlines.next_tick == first  # one timer for every open block
     assert deadlines.next_tick == first  # kept through a lull: the next request reuses it
@@ -85,9 +84,8 @@ async def test_the_timer_runs_while_tasks_are_limited_and_stops_at_an_idle_tick(
     loop.call_at(first + deadlines.resolution / 2, after_tick.set_result, None)
     await after_tick
     assert deadlines.next_tick is None  # the tick found no open block and stopped
-    with pytest.raises(TimeoutError):
-        async with deadlines.limit():
-            await asyncio.Event().wait()
+    with pytest.raises(TimeoutError), deadlines.limit():
+        await asyncio.Event().wait()
     assert deadlines.next_tick is not None
 
 

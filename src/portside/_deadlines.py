@@ -41,16 +41,8 @@ class Deadlines:
         return None if self._timer is None else self._timer.when()
 
     def limit(self) -> _Limit:
-        """``async with deadlines.limit():`` runs the block within the time limit."""
+        """``with deadlines.limit():`` (in a task) runs the block within the time limit."""
         return _Limit(self)
-
-    def _enter(self, limit: _Limit, loop: asyncio.AbstractEventLoop) -> None:
-        self._open[limit] = loop.time() + self.seconds
-        if self._timer is None:
-            self._timer = loop.call_later(self.resolution, self._tick)
-
-    def _exit(self, limit: _Limit) -> None:
-        del self._open[limit]
 
     def _tick(self) -> None:
         if not self._open:
@@ -66,26 +58,33 @@ class Deadlines:
 
 
 class _Limit:
+    """A plain (not async) context manager: entering and leaving await nothing, so they
+    need no coroutine per block."""
+
     __slots__ = ("cancelling", "deadlines", "expired", "task")
 
     def __init__(self, deadlines: Deadlines) -> None:
         self.deadlines = deadlines
         self.expired = False
 
-    async def __aenter__(self) -> None:
+    def __enter__(self) -> None:
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("a time limit needs a running task")
         self.task, self.cancelling = task, task.cancelling()
-        self.deadlines._enter(self, task.get_loop())
+        deadlines = self.deadlines
+        loop = task.get_loop()
+        deadlines._open[self] = loop.time() + deadlines.seconds
+        if deadlines._timer is None:
+            deadlines._timer = loop.call_later(deadlines.resolution, deadlines._tick)
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.deadlines._exit(self)
+        del self.deadlines._open[self]
         # As asyncio.timeout: a timeout only when no other cancellation is pending.
         if (
             self.expired

@@ -20,7 +20,7 @@ from portside.di import Module, ServiceCollection
 from portside.di._provider import COMPILE_AFTER
 from portside.errors import Invalid
 from portside.host import Host, Service, ServiceInfo, StartError
-from portside.http import PROBLEM_JSON, HttpServer, Inject, Routes, build_app
+from portside.http import PROBLEM_JSON, HttpServer, HttpSettings, Inject, Routes, build_app
 from portside.observability import get_correlation_id
 from portside.storage import ConcurrencyError, Conflict, NotFound, StorageUnavailable
 
@@ -317,6 +317,39 @@ async def test_a_body_over_the_limit_is_413(tmp_path: Path) -> None:
         assert response.status_code == 413
         assert "64 bytes" in str(problem_of(response)["detail"])
     assert small.status_code == 201
+
+
+async def test_a_body_of_undeclared_length_is_counted_on_any_http_version() -> None:
+    """HTTP/1.x brings a body only with Content-Length or Transfer-Encoding; a server
+    speaking HTTP/2 may stream one with neither, and it is counted against the limit."""
+    provider = ServiceCollection().add_context(Request).build()
+    app = build_app([Routes(router)], provider=provider, settings=HttpSettings(max_body_bytes=64))
+    body = json.dumps({"name": "pen", "qty": 1, "pad": "x" * 100}).encode()
+    answers: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        answers.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "2",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/items",
+        "raw_path": b"/items",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 443),
+    }
+    await app(scope, receive, send)
+    assert answers[0]["status"] == 413
+    assert b"64 bytes" in b"".join(m.get("body", b"") for m in answers[1:])
 
 
 async def test_a_request_over_the_time_limit_is_504(tmp_path: Path) -> None:

@@ -164,12 +164,13 @@ class Host:
     def _enter_work(self) -> None:
         if not self.accepting:
             raise ShuttingDown(f"the host is {self._state}; no new work is accepted")
+        if not self._inflight:
+            self._idle.clear()
         self._inflight += 1
-        self._idle.clear()
 
     def _leave_work(self) -> None:
         self._inflight -= 1
-        if self._inflight == 0:
+        if not self._inflight:
             self._idle.set()
 
     @property

@@ -39,18 +39,32 @@ log = logging.getLogger("portside.http")
 
 CORRELATION_HEADER = "x-correlation-id"
 _HEADER = CORRELATION_HEADER.encode()
+_SIZED = frozenset(("1.0", "1.1"))
+"""HTTP versions whose requests carry a body only with a Content-Length or a
+Transfer-Encoding header."""
 
 
 def correlation_id_from(headers: Collection[tuple[bytes, bytes]]) -> str:
     """The caller's ``X-Correlation-ID``, the trace id of its ``traceparent``, or a new id
     (see :func:`portside.observability.incoming_correlation_id`)."""
-    given = traceparent = None
+    return _read_headers(headers)[0]
+
+
+def _read_headers(headers: Collection[tuple[bytes, bytes]]) -> tuple[str, bytes | None, bool]:
+    """In one pass: the correlation id (see :func:`correlation_id_from`), the
+    ``Content-Length`` value, and whether a ``Transfer-Encoding`` is given."""
+    given = traceparent = length = None
+    encoded = False
     for name, value in headers:
-        if name == _HEADER:
+        if name == b"content-length":
+            length = value
+        elif name == _HEADER:
             given = value.decode("latin-1")
         elif name == b"traceparent":
             traceparent = value.decode("latin-1")
-    return incoming_correlation_id(given, traceparent)
+        elif name == b"transfer-encoding":
+            encoded = True
+    return incoming_correlation_id(given, traceparent), length, encoded
 
 
 class PortsideMiddleware:
@@ -81,7 +95,7 @@ class PortsideMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = correlation_id_from(scope["headers"])
+        correlation_id, length, encoded = _read_headers(scope["headers"])
         token = set_correlation_id(correlation_id)
         echoed = (_HEADER, correlation_id.encode())
         started = False
@@ -94,7 +108,7 @@ class PortsideMiddleware:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send_echoing)
+            await self._serve(scope, receive, send_echoing, length, encoded=encoded)
         except TimeoutError:
             log.warning("%s %s exceeded %g s", scope["method"], scope["path"], self.timeout)
             if started:
@@ -113,13 +127,19 @@ class PortsideMiddleware:
         finally:
             reset_correlation_id(token)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = _content_length(scope["headers"])
-        if length is not None and length > self.max_body:
-            await _too_large(self.max_body, scope["path"])(scope, receive, send)
-            return
-        if length is None:  # with one, the server delivers no more body than it declares
-            receive = _limited(receive, self.max_body)
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, length: bytes | None, *, encoded: bool
+    ) -> None:
+        if length is not None:  # the server delivers no more body than it declares
+            try:
+                too_large = int(length) > self.max_body
+            except ValueError:
+                too_large = False  # the server refuses a malformed length before this
+            if too_large:
+                await _too_large(self.max_body, scope["path"])(scope, receive, send)
+                return
+        elif encoded or scope["http_version"] not in _SIZED:
+            receive = _limited(receive, self.max_body)  # counted as it arrives
         if scope["path"] in self.bypass:
             await self.app(scope, receive, send)
             return
@@ -127,26 +147,17 @@ class PortsideMiddleware:
             {Request: Request(scope, receive)} if self.wants_request else None
         )
         with self.work:
-            async with self.provider.create_scope(context=context) as di_scope:
-                scope[SCOPE_KEY] = di_scope
-                try:
-                    async with self.deadlines.limit():
-                        await self.app(scope, receive, send)
-                finally:
-                    # The DI scope holds the Request, whose .scope is this dict: without
-                    # this, every request would leave a reference cycle for the garbage
-                    # collector.
-                    del scope[SCOPE_KEY]
-
-
-def _content_length(headers: Collection[tuple[bytes, bytes]]) -> int | None:
-    for name, value in headers:
-        if name == b"content-length":
+            di_scope = self.provider.create_scope(context=context)
+            scope[SCOPE_KEY] = di_scope
             try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+                with self.deadlines.limit():
+                    await self.app(scope, receive, send)
+            finally:
+                # The DI scope holds the Request, whose .scope is this dict: without
+                # this, every request would leave a reference cycle for the garbage
+                # collector.
+                del scope[SCOPE_KEY]
+                await di_scope.aclose()
 
 
 def _too_large(limit: int, path: str) -> Any:
@@ -155,7 +166,7 @@ def _too_large(limit: int, path: str) -> Any:
 
 def _limited(receive: Receive, limit: int) -> Receive:
     """``receive`` that raises :class:`PayloadTooLarge` once the body passes ``limit``
-    (for bodies sent without a Content-Length, or with a false one)."""
+    (for bodies sent without a Content-Length)."""
     seen = 0
 
     async def receive_limited() -> Message:
