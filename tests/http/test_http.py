@@ -420,6 +420,14 @@ async def test_shutdown_drains_requests_in_flight_and_refuses_new_ones(host: Hos
 # -- start-up -----------------------------------------------------------------------------
 
 
+async def test_requests_are_parsed_by_httptools(host: Host) -> None:
+    """The http extra brings uvicorn's C parser; without it uvicorn would fall back to
+    h11, written in Python, and spend far more of each request parsing it."""
+    server = (await host.providers["items"].aget(HttpServer))._server
+    assert server is not None
+    assert server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+
+
 async def test_a_taken_port_fails_start_up_naming_the_address(host: Host, tmp_path: Path) -> None:
     port = (await host.providers["items"].aget(HttpServer)).port
     path = tmp_path / "taken.toml"
