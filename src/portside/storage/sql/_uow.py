@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 from sqlalchemy.sql import Executable
@@ -85,6 +85,18 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
+# Statements run for every message or document are built once, with parameters: building
+# one costs more than running it.
+_WRITE_OUTBOX = insert(outbox)
+_WRITE_INBOX = insert(inbox)
+_PROCESSED = select(inbox.c.message_id).where(
+    inbox.c.consumer_group == bindparam("group"), inbox.c.message_id == bindparam("message_id")
+)
+_LOAD = select(documents.c.body, documents.c.version).where(
+    documents.c.collection == bindparam("collection"), documents.c.key == bindparam("key")
+)
+
+
 class SqlUnitOfWork(UnitOfWork):
     """A unit of work over an :class:`AsyncEngine`; it is also a document store."""
 
@@ -152,30 +164,24 @@ class SqlUnitOfWork(UnitOfWork):
             }
             for r in records
         ]
-        await self.execute(insert(outbox), rows)
+        await self.execute(_WRITE_OUTBOX, rows)
 
     async def _write_inbox(self, group: str, message_id: str) -> None:
         row = {"consumer_group": group, "message_id": message_id, "processed_at": time.time()}
         try:
-            await self.connection.execute(insert(inbox), row)
+            await self.connection.execute(_WRITE_INBOX, row)
         except IntegrityError as exc:
             raise AlreadyProcessed(f"group {group!r} already processed {message_id}") from exc
         except Exception as exc:
             raise translate(exc) from exc
 
     async def has_processed(self, group: str, message_id: str) -> bool:
-        query = select(inbox.c.message_id).where(
-            inbox.c.consumer_group == group, inbox.c.message_id == message_id
-        )
-        return (await self.execute(query)).first() is not None
+        given = {"group": group, "message_id": message_id}
+        return (await self.execute(_PROCESSED, given)).first() is not None
 
     # -- the document store -----------------------------------------------------------------
     async def load(self, collection: str, key: str) -> tuple[dict[str, Any], int] | None:
-        result = await self.execute(
-            select(documents.c.body, documents.c.version).where(
-                documents.c.collection == collection, documents.c.key == key
-            )
-        )
+        result = await self.execute(_LOAD, {"collection": collection, "key": key})
         row = result.first()
         return None if row is None else (json.loads(row.body), row.version)
 
@@ -311,6 +317,11 @@ _CLAIMED = (
 )
 
 
+_NOW = bindparam("now", type_=outbox.c.lease_until.type)
+_FREE = outbox.c.lease_until.is_(None) | (outbox.c.lease_until < _NOW)
+_SENT = delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _claimed(row: Any) -> Claimed:
     return Claimed(str(row.id), row.message_id, row.topic, row.key, row.body, row.attempts)
 
@@ -333,6 +344,30 @@ class SqlOutbox:
             if engine.dialect.name == "postgresql"
             else None
         )
+        # The relay's statements are built once, with parameters: building one costs more
+        # than running it.
+        dialect = engine.dialect
+        oldest = select(outbox.c.id).where(_FREE).order_by(outbox.c.id).limit(bindparam("batch"))
+        if dialect.name != "sqlite":
+            oldest = oldest.with_for_update(skip_locked=True)
+        lease: dict[str, Any] = {
+            "lease_owner": bindparam("owner"),
+            "lease_until": bindparam("until"),
+        }
+        # One UPDATE ... RETURNING where the dialect has it; else SELECT, then UPDATE.
+        self._claim = (
+            update(outbox).where(outbox.c.id.in_(oldest), _FREE).values(lease).returning(*_CLAIMED)
+            if dialect.update_returning
+            else None
+        )
+        self._lock = oldest.with_only_columns(*_CLAIMED)
+        # MariaDB would scan a small table whole and wait on the rows other relays hold (a
+        # deadlock once two of them do so); by primary key the update touches only the rows
+        # this transaction has locked.
+        leasing = update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+        for name in ("mysql", "mariadb"):
+            leasing = leasing.with_hint("FORCE INDEX (PRIMARY)", dialect_name=name)
+        self._lease = leasing.values(lease)
 
     def _one_statement(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a single statement: in autocommit where that saves round
@@ -343,33 +378,16 @@ class SqlOutbox:
 
     async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
         now = time.time()
-        free = outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now)
-        lease = {"lease_owner": owner, "lease_until": now + lease_seconds}
+        given = {"now": now, "batch": limit, "owner": owner, "until": now + lease_seconds}
         try:
-            # One UPDATE ... RETURNING where the dialect has it; else SELECT, then UPDATE.
-            dialect = self._engine.dialect
-            single = dialect.update_returning
-            async with self._one_statement() if single else self._engine.begin() as connection:
-                oldest = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(limit)
-                if dialect.name != "sqlite":
-                    oldest = oldest.with_for_update(skip_locked=True)
-                if single:
-                    rows = await connection.execute(
-                        update(outbox)
-                        .where(outbox.c.id.in_(oldest), free)
-                        .values(lease)
-                        .returning(*_CLAIMED)
-                    )
+            if self._claim is not None:
+                async with self._one_statement() as connection:
+                    rows = await connection.execute(self._claim, given)
                     return sorted(map(_claimed, rows), key=lambda entry: int(entry.id))
-                locked = (await connection.execute(oldest.with_only_columns(*_CLAIMED))).all()
+            async with self._engine.begin() as connection:
+                locked = (await connection.execute(self._lock, given)).all()
                 if locked:
-                    leasing = update(outbox).where(outbox.c.id.in_([r.id for r in locked]))
-                    # MariaDB would scan a small table whole and wait on the rows other
-                    # relays hold (a deadlock once two of them do so); by primary key the
-                    # update touches only the rows this transaction has locked.
-                    for name in ("mysql", "mariadb"):
-                        leasing = leasing.with_hint("FORCE INDEX (PRIMARY)", dialect_name=name)
-                    await connection.execute(leasing.values(lease))
+                    await connection.execute(self._lease, {**given, "ids": [r.id for r in locked]})
                 return [_claimed(row) for row in locked]
         except Exception as exc:
             raise translate(exc) from exc
@@ -379,9 +397,7 @@ class SqlOutbox:
             return
         try:
             async with self._one_statement() as connection:
-                await connection.execute(
-                    delete(outbox).where(outbox.c.id.in_([int(e.id) for e in entries]))
-                )
+                await connection.execute(_SENT, {"ids": [int(e.id) for e in entries]})
         except Exception as exc:
             raise translate(exc) from exc
 
