@@ -2,6 +2,7 @@
 document repository and with a repository written in SQLAlchemy for the same port."""
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from portside.storage.sql._engine import make_engine
 from portside.storage.sql._provider import create_tables
 from portside.storage.sql._uow import SqlOutbox, SqlUnitOfWork
 from portside.testing.sql import SERVERS, SqlNotes, app_tables, isolated_schema
-from portside.testing.storage import DocumentNotes, StorageContract
+from portside.testing.storage import DocumentNotes, NoteEdited, StorageContract, encode
 
 
 async def prepare(engine: AsyncEngine) -> None:
@@ -104,3 +105,25 @@ class TestPostgres(_ServerContract):
 @pytest.mark.mariadb
 class TestMariaDB(_ServerContract):
     server = "mariadb"
+
+    async def test_a_claim_in_progress_does_not_hold_back_a_commit_to_the_outbox(
+        self, new_uow: Callable[..., UnitOfWork], outbox: SqlOutbox
+    ) -> None:
+        """A claim locks the oldest free rows, then leases them; at MariaDB's default
+        REPEATABLE READ the scan would also lock the end of the table, and every commit
+        that writes to the outbox would wait for the claim to end."""
+        first = new_uow(encode)
+        async with first:
+            first.stage(NoteEdited("n1", "x"))
+            await first.commit()
+        async with outbox._claiming() as claiming:
+            given = {"now": time.time(), "batch": 10}
+            assert len((await claiming.execute(outbox._lock, given)).all()) == 1
+            writer = new_uow(encode)
+            assert isinstance(writer, SqlUnitOfWork)
+            async with writer:
+                # Fail in 2 s instead of the server's 50 s if the insert has to wait.
+                await writer.execute(text("SET SESSION innodb_lock_wait_timeout = 2"))
+                writer.stage(NoteEdited("n2", "y"))
+                await writer.commit()
+        assert (await outbox.pending())[0] == 2

@@ -368,6 +368,19 @@ class SqlOutbox:
         for name in ("mysql", "mariadb"):
             leasing = leasing.with_hint("FORCE INDEX (PRIMARY)", dialect_name=name)
         self._lease = leasing.values(lease)
+        # Where rows are selected and locked, then leased (MariaDB), that transaction runs
+        # at READ COMMITTED: at MariaDB's default REPEATABLE READ, the scan for the oldest
+        # free rows takes next-key locks up to the end of the table, which hold back every
+        # commit that appends to the outbox until the claim ends.
+        self._locking = (
+            engine.execution_options(isolation_level="READ COMMITTED")
+            if dialect.name in ("mysql", "mariadb")
+            else engine
+        )
+
+    def _claiming(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """The transaction of a claim that locks rows, then leases them."""
+        return self._locking.begin()
 
     def _one_statement(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a single statement: in autocommit where that saves round
@@ -384,7 +397,7 @@ class SqlOutbox:
                 async with self._one_statement() as connection:
                     rows = await connection.execute(self._claim, given)
                     return sorted(map(_claimed, rows), key=lambda entry: int(entry.id))
-            async with self._engine.begin() as connection:
+            async with self._claiming() as connection:
                 locked = (await connection.execute(self._lock, given)).all()
                 if locked:
                     await connection.execute(self._lease, {**given, "ids": [r.id for r in locked]})
