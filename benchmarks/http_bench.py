@@ -9,6 +9,11 @@ Two parts, each side by side in one run:
             route without dependencies; portside's app also runs its middleware
             (correlation id, limits, scope), shown as its own row.
 
+``split``   Where a cached ``GET /users/{id}`` of the users service spends its time, in
+            process (benchmarks/http_split.py): the hand-written app, the hand-written
+            endpoint served by portside's app, and the service's own endpoint; the
+            differences are portside's HTTP integration and the service's layers.
+
 ``server``  ``GET /users/{id}`` and ``POST /users`` of the users reference service on
             PostgreSQL, served by ``portside run``, against the same endpoints hand-written
             with FastAPI + SQLAlchemy (benchmarks/http_handwritten.py: the same table, the
@@ -136,7 +141,7 @@ def versions() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
-    parser.add_argument("--parts", default="di,server")
+    parser.add_argument("--parts", default="di,split,server")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -161,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             *di_report(best),
             "",
         ]
+    if "split" in parts:
+        import http_split
+
+        rounds, requests = (3, 300) if args.quick else (9, 3000)
+        split = asyncio.run(http_split.split_part(rounds, requests))
+        lines += http_split.split_report(split, rounds, requests)
     if "server" in parts:
         import http_servers
 

@@ -1,0 +1,207 @@
+"""The ``split`` part of ``http_bench.py``: where a cached ``GET /users/{id}`` of the users
+service spends the time the hand-written endpoint does not, measured in process.
+
+Three contenders answer the same request, each called as an ASGI app without a socket:
+
+- the hand-written app (``http_handwritten.py``);
+- portside's app of the users service, serving the *hand-written* endpoint (mounted, for
+  its own rounds only, at the place it has in the hand-written app's routes): the
+  difference to the first
+  is portside's HTTP integration (middleware, DI scope, error handlers);
+- the same portside app serving the users service's own endpoint: the difference to the
+  second is the service's layers (``Inject`` of the use case with its unit of work and
+  repository, the cache port's JSON entry, the domain object, the DTO).
+
+The users service runs in this process on PostgreSQL (its own schema), as ``portside run``
+would start it; both caches hold the user before the rounds. Best of interleaved rounds.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import secrets
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import http_handwritten
+import http_servers
+from portside.config import load_config
+from portside.host import Host
+from portside.http import HttpServer
+
+HAND = "hand-written app, hand-written endpoint"
+MOUNTED = "portside app, hand-written endpoint"
+SERVICE = "portside app, users service endpoint"
+
+
+def _scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(_scope(method, path, body), receive, send)
+    return int(answer["status"]), answer["body"]
+
+
+def _caller(app: Any, path: str) -> Callable[[int], Awaitable[None]]:
+    async def run(n: int) -> None:
+        for _ in range(n):
+            status, _ = await _call(app, "GET", path)
+            if status != 200:
+                raise RuntimeError(f"{path}: answered {status}")
+
+    return run
+
+
+def _mounted_caller(
+    portside_app: Any, hand_app: Any, user_id: str
+) -> Callable[[int], Awaitable[None]]:
+    """Calls of the hand-written ``GET /users/{user_id}`` served by ``portside_app``: for
+    each run the route is put at the index it has in ``hand_app``'s routes (so that as many
+    routes are tried before it), and taken out again after (so that the service's own
+    routes keep their places for the other contender)."""
+    routes = hand_app.app.routes  # the FastAPI app inside the correlation-id middleware
+    index, route = next(
+        (i, r)
+        for i, r in enumerate(routes)
+        if isinstance(r, APIRoute) and r.path == "/users/{user_id}" and "GET" in (r.methods or ())
+    )
+    mounted = APIRoute(
+        "/hand/users/{user_id}",
+        route.endpoint,
+        response_model=route.response_model,
+        methods=["GET"],
+    )
+    run_mounted = _caller(portside_app, f"/hand/users/{user_id}")
+
+    async def run(n: int) -> None:
+        portside_app.router.routes.insert(index, mounted)
+        try:
+            await run_mounted(n)
+        finally:
+            portside_app.router.routes.remove(mounted)
+
+    return run
+
+
+async def _register(app: Any, name: str) -> str:
+    body = json.dumps({"name": name, "department": "R&D"}).encode()
+    status, answer = await _call(app, "POST", "/users", body)
+    if status != 201:
+        raise RuntimeError(f"registering {name} answered {status}: {answer!r}")
+    return str(json.loads(answer)["id"])
+
+
+async def split_part(rounds: int, requests: int) -> dict[str, float] | str:
+    """Best-of-rounds microseconds per request per contender, or why it was skipped."""
+    problem = http_servers.reachable(http_servers.PG_HOST, http_servers.PG_PORT)
+    if problem is not None:
+        return f"PostgreSQL is unreachable ({problem})"
+    tag = secrets.token_hex(4)
+    schemas = {"portside": f"bench_{tag}_split_p", "hand": f"bench_{tag}_split_h"}
+    await http_servers._execute(*(f'CREATE SCHEMA "{s}"' for s in schemas.values()))
+    engine: AsyncEngine | None = None
+    host: Host | None = None
+    try:
+        await http_servers._migrate(schemas["hand"])
+        with tempfile.TemporaryDirectory() as directory:
+            config = http_servers.portside_config(Path(directory), schemas["portside"])
+            host = Host.from_config(load_config(config))
+            await host.start()
+        portside_app = (await host.providers["users"].aget(HttpServer)).app
+        engine = http_handwritten.make_engine(http_servers.PG_URL)
+        hand_app = http_handwritten.create_app(engine, schemas["hand"])
+        hand_id = await _register(hand_app, f"split-{tag}-hand")
+        service_id = await _register(portside_app, f"split-{tag}-portside")
+        callers = {
+            HAND: _caller(hand_app, f"/users/{hand_id}"),
+            # The hand-written endpoint reads the hand-written app's cache and table.
+            MOUNTED: _mounted_caller(portside_app, hand_app, hand_id),
+            SERVICE: _caller(portside_app, f"/users/{service_id}"),
+        }
+        for caller in callers.values():
+            await caller(200)  # warm up: caches filled, the DI graph compiled
+        best = dict.fromkeys(callers, float("inf"))
+        for _ in range(rounds):
+            for name, caller in callers.items():
+                gc.collect()
+                began = time.perf_counter()
+                await caller(requests)
+                best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
+        return best
+    finally:
+        if host is not None:
+            await host.stop()
+        if engine is not None:
+            await engine.dispose()
+        await http_servers._execute(
+            *(f'DROP SCHEMA IF EXISTS "{s}" CASCADE' for s in schemas.values())
+        )
+
+
+def split_report(best: dict[str, float] | str, rounds: int, requests: int) -> list[str]:
+    lines = [
+        "## Where a cached `GET /users/{id}` spends its time, in process",
+        "",
+    ]
+    if isinstance(best, str):
+        return [*lines, f"Skipped: {best}.", ""]
+    integration = best[MOUNTED] - best[HAND]
+    layers = best[SERVICE] - best[MOUNTED]
+    return [
+        *lines,
+        (
+            f"Best of {rounds} interleaved rounds of {requests} in-process ASGI requests; the "
+            "users service on PostgreSQL in this process, every user cached. The hand-written "
+            "endpoint is mounted in portside's app, for its own rounds only, at the place it "
+            "has in the hand-written app's routes."
+        ),
+        "",
+        "| contender | µs per request | vs hand-written app |",
+        "|---|---:|---:|",
+        *(f"| {name} | {value:.1f} | {best[HAND] / value:.2f}x |" for name, value in best.items()),
+        (
+            "| **portside's HTTP integration** (middleware, DI scope, error handlers) "
+            f"| **{integration:.1f}** | |"
+        ),
+        (
+            "| **the users service's layers** (use case via `Inject`, cache port, domain "
+            f"object, DTO) | **{layers:.1f}** | |"
+        ),
+        "",
+    ]
