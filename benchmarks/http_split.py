@@ -88,6 +88,20 @@ def _caller(app: Any, path: str) -> Callable[[int], Awaitable[None]]:
     return run
 
 
+def _hand_written_get(hand_app: Any, path: str) -> tuple[int, APIRoute]:
+    """The hand-written ``GET /users/{user_id}`` as a route at ``path``, and the index it
+    has in ``hand_app``'s routes."""
+    routes = hand_app.app.routes  # the FastAPI app inside the correlation-id middleware
+    index, route = next(
+        (i, r)
+        for i, r in enumerate(routes)
+        if isinstance(r, APIRoute) and r.path == "/users/{user_id}" and "GET" in (r.methods or ())
+    )
+    return index, APIRoute(
+        path, route.endpoint, response_model=route.response_model, methods=["GET"]
+    )
+
+
 def _mounted_caller(
     portside_app: Any, hand_app: Any, user_id: str
 ) -> Callable[[int], Awaitable[None]]:
@@ -95,18 +109,7 @@ def _mounted_caller(
     each run the route is put at the index it has in ``hand_app``'s routes (so that as many
     routes are tried before it), and taken out again after (so that the service's own
     routes keep their places for the other contender)."""
-    routes = hand_app.app.routes  # the FastAPI app inside the correlation-id middleware
-    index, route = next(
-        (i, r)
-        for i, r in enumerate(routes)
-        if isinstance(r, APIRoute) and r.path == "/users/{user_id}" and "GET" in (r.methods or ())
-    )
-    mounted = APIRoute(
-        "/hand/users/{user_id}",
-        route.endpoint,
-        response_model=route.response_model,
-        methods=["GET"],
-    )
+    index, mounted = _hand_written_get(hand_app, "/hand/users/{user_id}")
     run_mounted = _caller(portside_app, f"/hand/users/{user_id}")
 
     async def run(n: int) -> None:
@@ -117,6 +120,21 @@ def _mounted_caller(
             portside_app.router.routes.remove(mounted)
 
     return run
+
+
+async def _check_alike(portside_app: Any, hand_app: Any, hand_id: str, service_id: str) -> None:
+    """The three contenders answer the same user the same way (the same fields; the two
+    hand-written ones byte for byte), so their times compare."""
+    hand = (await _call(hand_app, "GET", f"/users/{hand_id}"))[1]
+    _, mounted = _hand_written_get(hand_app, "/check/users/{user_id}")
+    portside_app.router.routes.append(mounted)
+    try:
+        through_portside = (await _call(portside_app, "GET", f"/check/users/{hand_id}"))[1]
+    finally:
+        portside_app.router.routes.remove(mounted)
+    service = json.loads((await _call(portside_app, "GET", f"/users/{service_id}"))[1])
+    if through_portside != hand or sorted(service) != sorted(json.loads(hand)):
+        raise RuntimeError(f"the contenders answer differently: {hand!r}, {service!r}")
 
 
 async def _register(app: Any, name: str) -> str:
@@ -156,6 +174,7 @@ async def split_part(rounds: int, requests: int) -> dict[str, float] | str:
         }
         for caller in callers.values():
             await caller(200)  # warm up: caches filled, the DI graph compiled
+        await _check_alike(portside_app, hand_app, hand_id, service_id)
         best = dict.fromkeys(callers, float("inf"))
         for _ in range(rounds):
             for name, caller in callers.items():
