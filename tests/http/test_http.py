@@ -395,6 +395,17 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
 
 
+def test_the_service_routes_are_tried_before_the_documentation_routes() -> None:
+    """Routes are matched in order: a request to the service does not first try the
+    OpenAPI document and the docs pages, which FastAPI adds when the app is made."""
+    provider = ServiceCollection().add_context(Request).build()
+    app = build_app([Routes(router)], provider=provider)
+    paths = [getattr(route, "path", None) for route in app.routes]
+    documentation = ["/openapi.json", "/docs", "/docs/oauth2-redirect"]
+    assert paths[-3:] == documentation
+    assert paths.index("/items") < min(paths.index(path) for path in documentation)
+
+
 async def test_shutdown_drains_requests_in_flight_and_refuses_new_ones(host: Host) -> None:
     url = (await host.providers["items"].aget(HttpServer)).url
     gate = await host.providers["items"].aget(Gate)

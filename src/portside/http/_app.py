@@ -72,10 +72,21 @@ def build_app(
         _add_health(app, host)
         bypass = [HEALTH_LIVE, HEALTH_READY]
     install_openapi(app)
+    _documentation_last(app)
     app.add_middleware(
         PortsideMiddleware, provider=provider, host=host, settings=settings, bypass=bypass
     )
     return app
+
+
+def _documentation_last(app: FastAPI) -> None:
+    """Move FastAPI's own routes (the OpenAPI document and the docs pages, added when the
+    app is made) behind the service's: routes are tried in order, so every request to the
+    service would first be matched against them."""
+    paths = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    routes = app.router.routes
+    documentation = [r for r in routes if getattr(r, "path", None) in paths]
+    routes[:] = [*(r for r in routes if r not in documentation), *documentation]
 
 
 def _add_health(app: FastAPI, host: Host) -> None:
