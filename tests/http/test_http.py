@@ -319,9 +319,17 @@ async def test_a_body_over_the_limit_is_413(tmp_path: Path) -> None:
     assert small.status_code == 201
 
 
-async def test_a_body_of_undeclared_length_is_counted_on_any_http_version() -> None:
-    """HTTP/1.x brings a body only with Content-Length or Transfer-Encoding; a server
-    speaking HTTP/2 may stream one with neither, and it is counted against the limit."""
+@pytest.mark.parametrize(
+    ("http_version", "length"),
+    [("2", None), ("1.1", b"a lot")],
+    ids=["http/2 without a length", "a length that is no number"],
+)
+async def test_a_body_of_undeclared_length_is_counted_as_it_arrives(
+    http_version: str, length: bytes | None
+) -> None:
+    """HTTP/1.x brings a body only with Content-Length or Transfer-Encoding, but a server
+    speaking HTTP/2 may stream one with neither, and a server may pass on a length that is
+    no number: either body is counted against the limit as it arrives."""
     provider = ServiceCollection().add_context(Request).build()
     app = build_app([Routes(router)], provider=provider, settings=HttpSettings(max_body_bytes=64))
     body = json.dumps({"name": "pen", "qty": 1, "pad": "x" * 100}).encode()
@@ -333,17 +341,20 @@ async def test_a_body_of_undeclared_length_is_counted_on_any_http_version() -> N
     async def send(message: MutableMapping[str, Any]) -> None:
         answers.append(message)
 
+    headers = [(b"host", b"test"), (b"content-type", b"application/json")]
+    if length is not None:
+        headers.append((b"content-length", length))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
-        "http_version": "2",
+        "http_version": http_version,
         "method": "POST",
         "scheme": "https",
         "path": "/items",
         "raw_path": b"/items",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 443),
     }

@@ -130,15 +130,12 @@ class PortsideMiddleware:
     async def _serve(
         self, scope: Scope, receive: Receive, send: Send, length: bytes | None, *, encoded: bool
     ) -> None:
-        if length is not None:  # the server delivers no more body than it declares
-            try:
-                too_large = int(length) > self.max_body
-            except ValueError:
-                too_large = False  # the server refuses a malformed length before this
-            if too_large:
+        declared = _declared_length(length)
+        if declared is not None:  # the server delivers no more body than it declares
+            if declared > self.max_body:
                 await _too_large(self.max_body, scope["path"])(scope, receive, send)
                 return
-        elif encoded or scope["http_version"] not in _SIZED:
+        elif length is not None or encoded or scope.get("http_version") not in _SIZED:
             receive = _limited(receive, self.max_body)  # counted as it arrives
         if scope["path"] in self.bypass:
             await self.app(scope, receive, send)
@@ -158,6 +155,16 @@ class PortsideMiddleware:
                 # collector.
                 del scope[SCOPE_KEY]
                 await di_scope.aclose()
+
+
+def _declared_length(value: bytes | None) -> int | None:
+    """The Content-Length, if one is given and is a number."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def _too_large(limit: int, path: str) -> Any:
