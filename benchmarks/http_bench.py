@@ -30,60 +30,18 @@ The script reports and never asserts.
 
 import argparse
 import asyncio
-import gc
 import importlib.metadata
 import platform
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
+from http_asgi import asgi_caller, best_of  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
-
-
-def _scope(path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
-
-
-def asgi_caller(app: Any, path: str) -> Callable[[int], Any]:
-    """``run(n)`` sends ``n`` requests to ``app`` and checks each answered 200."""
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    statuses: list[int] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    async def run(n: int) -> None:
-        statuses.clear()
-        for _ in range(n):
-            await app(_scope(path), receive, send)
-        if statuses != [200] * n:
-            raise RuntimeError(f"{path}: unexpected statuses {sorted(set(statuses))}")
-
-    return run
 
 
 async def di_part(rounds: int, requests: int) -> dict[str, float]:
@@ -96,14 +54,7 @@ async def di_part(rounds: int, requests: int) -> dict[str, float]:
     }
     for caller in callers.values():
         await caller(200)  # warm up: compile, caches
-    best: dict[str, float] = {name: float("inf") for name in callers}
-    for _ in range(rounds):
-        for name, caller in callers.items():
-            gc.collect()
-            began = time.perf_counter()
-            await caller(requests)
-            best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
-    return best
+    return await best_of(callers, rounds, requests)
 
 
 def di_report(best: dict[str, float]) -> list[str]:

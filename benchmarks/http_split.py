@@ -18,12 +18,9 @@ would start it; both caches hold the user before the rounds. Best of interleaved
 
 from __future__ import annotations
 
-import gc
 import json
 import secrets
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import http_handwritten
 import http_servers
+from http_asgi import Run, asgi_call, asgi_caller, best_of
 from portside.config import load_config
 from portside.host import Host
 from portside.http import HttpServer
@@ -39,53 +37,6 @@ from portside.http import HttpServer
 HAND = "hand-written app, hand-written endpoint"
 MOUNTED = "portside app, hand-written endpoint"
 SERVICE = "portside app, users service endpoint"
-
-
-def _scope(method: str, path: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
-
-
-async def _call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-    answer: dict[str, Any] = {"body": b""}
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            answer["body"] += message.get("body", b"")
-
-    await app(_scope(method, path, body), receive, send)
-    return int(answer["status"]), answer["body"]
-
-
-def _caller(app: Any, path: str) -> Callable[[int], Awaitable[None]]:
-    async def run(n: int) -> None:
-        for _ in range(n):
-            status, _ = await _call(app, "GET", path)
-            if status != 200:
-                raise RuntimeError(f"{path}: answered {status}")
-
-    return run
 
 
 def _hand_written_get(hand_app: Any, path: str) -> tuple[int, APIRoute]:
@@ -102,15 +53,13 @@ def _hand_written_get(hand_app: Any, path: str) -> tuple[int, APIRoute]:
     )
 
 
-def _mounted_caller(
-    portside_app: Any, hand_app: Any, user_id: str
-) -> Callable[[int], Awaitable[None]]:
+def _mounted_caller(portside_app: Any, hand_app: Any, user_id: str) -> Run:
     """Calls of the hand-written ``GET /users/{user_id}`` served by ``portside_app``: for
     each run the route is put at the index it has in ``hand_app``'s routes (so that as many
     routes are tried before it), and taken out again after (so that the service's own
     routes keep their places for the other contender)."""
     index, mounted = _hand_written_get(hand_app, "/hand/users/{user_id}")
-    run_mounted = _caller(portside_app, f"/hand/users/{user_id}")
+    run_mounted = asgi_caller(portside_app, f"/hand/users/{user_id}")
 
     async def run(n: int) -> None:
         portside_app.router.routes.insert(index, mounted)
@@ -125,21 +74,21 @@ def _mounted_caller(
 async def _check_alike(portside_app: Any, hand_app: Any, hand_id: str, service_id: str) -> None:
     """The three contenders answer the same user the same way (the same fields; the two
     hand-written ones byte for byte), so their times compare."""
-    hand = (await _call(hand_app, "GET", f"/users/{hand_id}"))[1]
+    hand = (await asgi_call(hand_app, "GET", f"/users/{hand_id}"))[1]
     _, mounted = _hand_written_get(hand_app, "/check/users/{user_id}")
     portside_app.router.routes.append(mounted)
     try:
-        through_portside = (await _call(portside_app, "GET", f"/check/users/{hand_id}"))[1]
+        through_portside = (await asgi_call(portside_app, "GET", f"/check/users/{hand_id}"))[1]
     finally:
         portside_app.router.routes.remove(mounted)
-    service = json.loads((await _call(portside_app, "GET", f"/users/{service_id}"))[1])
+    service = json.loads((await asgi_call(portside_app, "GET", f"/users/{service_id}"))[1])
     if through_portside != hand or sorted(service) != sorted(json.loads(hand)):
         raise RuntimeError(f"the contenders answer differently: {hand!r}, {service!r}")
 
 
 async def _register(app: Any, name: str) -> str:
     body = json.dumps({"name": name, "department": "R&D"}).encode()
-    status, answer = await _call(app, "POST", "/users", body)
+    status, answer = await asgi_call(app, "POST", "/users", body)
     if status != 201:
         raise RuntimeError(f"registering {name} answered {status}: {answer!r}")
     return str(json.loads(answer)["id"])
@@ -167,22 +116,15 @@ async def split_part(rounds: int, requests: int) -> dict[str, float] | str:
         hand_id = await _register(hand_app, f"split-{tag}-hand")
         service_id = await _register(portside_app, f"split-{tag}-portside")
         callers = {
-            HAND: _caller(hand_app, f"/users/{hand_id}"),
+            HAND: asgi_caller(hand_app, f"/users/{hand_id}"),
             # The hand-written endpoint reads the hand-written app's cache and table.
             MOUNTED: _mounted_caller(portside_app, hand_app, hand_id),
-            SERVICE: _caller(portside_app, f"/users/{service_id}"),
+            SERVICE: asgi_caller(portside_app, f"/users/{service_id}"),
         }
         for caller in callers.values():
             await caller(200)  # warm up: caches filled, the DI graph compiled
         await _check_alike(portside_app, hand_app, hand_id, service_id)
-        best = dict.fromkeys(callers, float("inf"))
-        for _ in range(rounds):
-            for name, caller in callers.items():
-                gc.collect()
-                began = time.perf_counter()
-                await caller(requests)
-                best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
-        return best
+        return await best_of(callers, rounds, requests)
     finally:
         if host is not None:
             await host.stop()

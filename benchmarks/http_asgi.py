@@ -1,0 +1,84 @@
+"""Calling an ASGI app in process, without a socket: what the in-process parts of
+``http_bench.py`` (``di`` and ``split``) time."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+Run = Callable[[int], Awaitable[None]]
+
+
+def scope(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
+    """The HTTP scope of one request; a body comes with its type and length."""
+    headers = [(b"host", b"bench")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One request: its status and body."""
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope(method, path, body), receive, send)
+    return int(answer["status"]), answer["body"]
+
+
+def asgi_caller(app: Any, path: str) -> Run:
+    """``run(n)`` sends ``n`` GET requests to ``app`` and checks each answered 200."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def run(n: int) -> None:
+        statuses.clear()
+        for _ in range(n):
+            await app(scope("GET", path), receive, send)
+        if statuses != [200] * n:
+            raise RuntimeError(f"{path}: unexpected statuses {sorted(set(statuses))}")
+
+    return run
+
+
+async def best_of(callers: Mapping[str, Run], rounds: int, requests: int) -> dict[str, float]:
+    """The best microseconds per request of each caller over ``rounds`` interleaved rounds
+    of ``requests`` requests."""
+    best = dict.fromkeys(callers, float("inf"))
+    for _ in range(rounds):
+        for name, run in callers.items():
+            gc.collect()
+            began = time.perf_counter()
+            await run(requests)
+            best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
+    return best
