@@ -267,19 +267,20 @@ class MemoryTransport:
         message_id: str | None = None,
         dedupe: bool = False,
     ) -> None:
-        self.broker.check()
-        groups = self.broker.queues.get(topic)
-        if groups:
-            for queue in groups.values():
-                queue.put(_Delivery(queue, body, None, key))
+        self._deliver(topic, body, None, key)
 
     async def publish_envelope(self, topic: str, envelope: Envelope) -> None:
+        self._deliver(topic, None, envelope, envelope.key)
+
+    def _deliver(
+        self, topic: str, body: str | None, envelope: Envelope | None, key: str | None
+    ) -> None:
+        """Put the message on the queue of each group of ``topic``."""
         self.broker.check()
         groups = self.broker.queues.get(topic)
         if groups:
-            key = envelope.key
             for queue in groups.values():
-                queue.put(_Delivery(queue, None, envelope, key))
+                queue.put(_Delivery(queue, body, envelope, key))
 
     async def subscribe(
         self, topic: str, group: str, consumer: Consumer, *, prefetch: int
