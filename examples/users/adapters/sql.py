@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 
 from portside.storage import ConcurrencyError
-from portside.storage.sql._uow import SqlRepository
+from portside.storage.sql import SqlRepository
 from users.application.ports import Position
 from users.domain import Course, User
 

@@ -152,7 +152,7 @@ async def test_on_redis_documents_and_the_cache_live_under_their_prefixes(
         async with provider.create_scope() as scope:
             assert (await (await scope.aget(GetUser))(ada.id)).created == ada.created
         assert await client.exists(f"{storage_prefix}:doc:users:{ada.id}")
-        assert await client.exists(f"{cache_prefix}:cache:user:v1:{ada.id}")
+        assert await client.exists(f"{cache_prefix}:cache:user:v2:{ada.id}")
         assert await course_names(host) == ["Go", "Python", "Rust"]
         checks = {c.name: c.status for c in (await host.readiness()).checks}
         assert (checks["storage.redis"], checks["cache.redis"]) == ("up", "up")

@@ -88,8 +88,7 @@ class Host:
         self._running: list[_Running] = []
         self._state: State = "created"
         self._inflight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._drained: asyncio.Event | None = None  # set by the last unit of work, once stopping
         self._stop_requested: asyncio.Event | None = None
         self._stopping = asyncio.Event()
         self._started = asyncio.Event()
@@ -160,18 +159,6 @@ class Host:
         Shutdown waits (up to ``shutdown_timeout``) for tracked work to finish.
         """
         return _Work(self)
-
-    def _enter_work(self) -> None:
-        if not self.accepting:
-            raise ShuttingDown(f"the host is {self._state}; no new work is accepted")
-        if not self._inflight:
-            self._idle.clear()
-        self._inflight += 1
-
-    def _leave_work(self) -> None:
-        self._inflight -= 1
-        if not self._inflight:
-            self._idle.set()
 
     @property
     def in_flight(self) -> int:
@@ -284,9 +271,10 @@ class Host:
         timeout = self.config.host.shutdown_timeout
         if self._inflight:
             log.info("waiting up to %g s for %d unit(s) of in-flight work", timeout, self._inflight)
+            self._drained = asyncio.Event()
             try:
                 async with asyncio.timeout(timeout):
-                    await self._idle.wait()
+                    await self._drained.wait()
             except TimeoutError:
                 log.warning("%d unit(s) of work still running after %g s", self._inflight, timeout)
         clean = await self._stop_services()
@@ -369,7 +357,8 @@ def run_from_config(path: str | None = None, *, services: Sequence[Service] = ()
 
 class _Work:
     """One unit of a host's in-flight work (see :meth:`Host.work`). A plain class rather
-    than a generator-based context manager: every request and call enters one."""
+    than a generator-based context manager, and no event per unit: every request and call
+    enters one. Only a host that is stopping waits for the count to reach zero."""
 
     __slots__ = ("host",)
 
@@ -377,13 +366,19 @@ class _Work:
         self.host = host
 
     def __enter__(self) -> None:
-        self.host._enter_work()
+        host = self.host
+        if host._state != "running":
+            raise ShuttingDown(f"the host is {host._state}; no new work is accepted")
+        host._inflight += 1
 
     def __exit__(self, *exc_info: object) -> None:
-        self.host._leave_work()
+        host = self.host
+        host._inflight -= 1
+        if not host._inflight and host._drained is not None:
+            host._drained.set()
 
     async def __aenter__(self) -> None:
-        self.host._enter_work()
+        self.__enter__()
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.host._leave_work()
+        self.__exit__()

@@ -107,8 +107,35 @@ class PortsideMiddleware:
                 message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
+        # One coroutine per request for everything this middleware does: it runs for
+        # every request, and each further frame is a noticeable part of a small one.
         try:
-            await self._serve(scope, receive, send_echoing, length, encoded=encoded)
+            declared = _declared_length(length)
+            if declared is not None:  # the server delivers no more body than it declares
+                if declared > self.max_body:
+                    await _too_large(self.max_body, scope["path"])(scope, receive, send_echoing)
+                    return
+            elif length is not None or encoded or scope.get("http_version") not in _SIZED:
+                receive = _limited(receive, self.max_body)  # counted as it arrives
+            if scope["path"] in self.bypass:
+                await self.app(scope, receive, send_echoing)
+                return
+            with self.work:
+                di_scope = (
+                    self.provider.create_scope(context={Request: Request(scope, receive)})
+                    if self.wants_request
+                    else self.provider.create_scope()
+                )
+                scope[SCOPE_KEY] = di_scope
+                try:
+                    with self.deadlines.limit():
+                        await self.app(scope, receive, send_echoing)
+                finally:
+                    # The DI scope holds the Request, whose .scope is this dict: without
+                    # this, every request would leave a reference cycle for the garbage
+                    # collector.
+                    del scope[SCOPE_KEY]
+                    await di_scope.aclose()
         except TimeoutError:
             log.warning("%s %s exceeded %g s", scope["method"], scope["path"], self.timeout)
             if started:
@@ -126,35 +153,6 @@ class PortsideMiddleware:
             await failure_response(failure, instance=scope["path"])(scope, receive, send_echoing)
         finally:
             reset_correlation_id(token)
-
-    async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, length: bytes | None, *, encoded: bool
-    ) -> None:
-        declared = _declared_length(length)
-        if declared is not None:  # the server delivers no more body than it declares
-            if declared > self.max_body:
-                await _too_large(self.max_body, scope["path"])(scope, receive, send)
-                return
-        elif length is not None or encoded or scope.get("http_version") not in _SIZED:
-            receive = _limited(receive, self.max_body)  # counted as it arrives
-        if scope["path"] in self.bypass:
-            await self.app(scope, receive, send)
-            return
-        context: dict[Any, Any] | None = (
-            {Request: Request(scope, receive)} if self.wants_request else None
-        )
-        with self.work:
-            di_scope = self.provider.create_scope(context=context)
-            scope[SCOPE_KEY] = di_scope
-            try:
-                with self.deadlines.limit():
-                    await self.app(scope, receive, send)
-            finally:
-                # The DI scope holds the Request, whose .scope is this dict: without
-                # this, every request would leave a reference cycle for the garbage
-                # collector.
-                del scope[SCOPE_KEY]
-                await di_scope.aclose()
 
 
 def _declared_length(value: bytes | None) -> int | None:

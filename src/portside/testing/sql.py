@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from portside.storage import ConcurrencyError
-from portside.storage.sql._uow import SqlRepository
+from portside.storage.sql import SqlRepository
 
 from .servers import require_server
 from .storage import Note

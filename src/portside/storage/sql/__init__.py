@@ -15,14 +15,29 @@ installed and names the extra otherwise; the engine is created when the service 
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from portside.config import Provider
 from portside.di import Module
 
-__all__ = ["DRIVERS", "SqlSettings", "provider"]
+if TYPE_CHECKING:
+    from ._uow import SqlRepository, SqlUnitOfWork
+
+__all__ = ["DRIVERS", "SqlRepository", "SqlSettings", "SqlUnitOfWork", "provider"]
+
+_NEED_SQLALCHEMY = frozenset({"SqlRepository", "SqlUnitOfWork"})
+
+
+def __getattr__(name: str) -> Any:
+    """The base classes for SQL repositories, imported (with SQLAlchemy) on first use."""
+    if name in _NEED_SQLALCHEMY:
+        from . import _uow
+
+        return getattr(_uow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # URL driver name -> (importable module, portside extra)
 DRIVERS: dict[str, tuple[str, str]] = {

@@ -296,7 +296,9 @@ class SqlRepository(Repository[A]):
     uow: SqlUnitOfWork
 
     def __init__(self, uow: UnitOfWork) -> None:
-        if not isinstance(uow, SqlUnitOfWork):
+        # The exact type first: SqlUnitOfWork's metaclass makes isinstance a slow call, and
+        # a repository is built for every request that resolves a use case.
+        if type(uow) is not SqlUnitOfWork and not isinstance(uow, SqlUnitOfWork):
             raise StorageError(
                 f"{type(self).__name__} is written with SQLAlchemy and needs the sql storage "
                 f"provider; the unit of work is a {type(uow).__name__}"
