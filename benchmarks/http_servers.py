@@ -24,6 +24,7 @@ import queue
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -384,16 +385,33 @@ def report(results: dict[tuple[str, str], Load]) -> list[str]:
             f"| {_latency(ours.best)} | {_latency(theirs.best)} "
             f"| {ours.errors} / {theirs.errors} |"
         )
-        met = "met" if ratio >= TARGET else "**not met**"
+        middle = (
+            statistics.median(ours.rounds) / statistics.median(theirs.rounds)
+            if ours.rounds and theirs.rounds
+            else float("nan")
+        )
+        if ratio >= TARGET and middle >= TARGET:
+            met = "met"
+        elif ratio >= TARGET:
+            met = "met by the best rounds, **not by the median rounds**"
+        else:
+            met = "**not met**"
         rounds = " · ".join(
             f"{name}: {', '.join(f'{r:.0f}' for r in results[endpoint, name].rounds)}"
             for name in SERVERS
         )
-        verdicts.append(f"- {label}: {ratio:.2f}x, target {met}. rps per round, {rounds}")
+        verdicts.append(
+            f"- {label}: {ratio:.2f}x best round to best round, {middle:.2f}x median to "
+            f"median; target {met}. rps per round, {rounds}"
+        )
     return [
         *lines,
         "",
-        f"Target: portside at least {TARGET}x the hand-written requests per second.",
+        (
+            f"Target: portside at least {TARGET}x the hand-written requests per second, "
+            "judged on the best rounds and on the median rounds (a noisy machine can make "
+            "one round's figure a lucky one)."
+        ),
         "",
         *verdicts,
     ]

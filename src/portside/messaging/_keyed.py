@@ -18,6 +18,7 @@ class KeyedTasks:
     def __init__(self) -> None:
         self.running: set[asyncio.Task[None]] = set()
         self._last_by_key: dict[str, asyncio.Task[None]] = {}
+        self._room: asyncio.Future[None] | None = None  # awaited by one_done
 
     def __len__(self) -> int:
         return len(self.running)
@@ -30,10 +31,16 @@ class KeyedTasks:
         else:
             task = asyncio.create_task(_run_after(before, handle))
         self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        task.add_done_callback(self._finished)
         if key:
             self._last_by_key[key] = task
             task.add_done_callback(self._forget(key))
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
 
     def _forget(self, key: str) -> Callable[[asyncio.Task[None]], None]:
         def forget(task: asyncio.Task[None]) -> None:
@@ -43,9 +50,18 @@ class KeyedTasks:
         return forget
 
     async def one_done(self) -> None:
-        """Wait until at least one running task finishes."""
-        if self.running:
-            await asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED)
+        """Wait until at least one running task finishes (at once if none is running).
+
+        One future for every waiter, resolved by the next task to finish: the consumers
+        wait here whenever their prefetch is used up, so the wait does not touch each
+        running task (as ``asyncio.wait`` would).
+        """
+        if not self.running:
+            return
+        room = self._room
+        if room is None or room.done():  # a cancelled wait leaves a done future behind
+            room = self._room = asyncio.get_running_loop().create_future()
+        await asyncio.shield(room)
 
     async def drain(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the running tasks, then cancel what is left."""
