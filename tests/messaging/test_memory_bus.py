@@ -117,6 +117,45 @@ async def test_a_message_whose_key_is_being_handled_lets_the_next_ones_go_first(
     assert b.body == "b"
 
 
+async def test_a_burst_of_publishes_lets_the_consumers_run_past_the_high_water_mark() -> None:
+    """A loop of publishes that never waits on anything else still yields to the consumers
+    once a queue holds more than ``high_water`` deliveries, so it never holds the whole
+    burst at once."""
+    broker = MemoryBroker(high_water=8)
+    transport = MemoryTransport(broker)
+    handled: list[str] = []
+
+    async def consume(delivery: Delivery) -> None:
+        handled.append(delivery.body)
+        await delivery.ack()
+
+    await transport.subscribe("t", "g", consume, prefetch=1)
+    queue, deepest = broker.queue("t", "g"), 0
+    for n in range(100):
+        await transport.publish("t", str(n))
+        deepest = max(deepest, len(queue.ready))
+    assert handled  # the consumer ran while the loop was publishing
+    assert deepest <= 9  # high_water + the publish that went over it
+    await transport.close()
+
+
+async def test_a_queue_without_consumers_does_not_hold_up_a_publisher() -> None:
+    broker = MemoryBroker(high_water=8)
+    queue, transport = broker.queue("t", "g"), MemoryTransport(broker)
+
+    async def burst() -> None:
+        for n in range(50):
+            await transport.publish("t", str(n))
+
+    await asyncio.wait_for(burst(), timeout=WAIT)
+    assert [d.body for d in queue.ready] == [str(n) for n in range(50)]  # all kept, in order
+
+
+def test_the_high_water_mark_is_at_least_one() -> None:
+    with pytest.raises(ValueError, match="high_water is at least 1, got 0"):
+        MemoryBroker(high_water=0)
+
+
 async def test_cancelling_puts_an_unacknowledged_delivery_back_first() -> None:
     broker = MemoryBroker()
     transport = MemoryTransport(broker)

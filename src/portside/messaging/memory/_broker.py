@@ -93,13 +93,24 @@ class _Queue:
 
 
 class MemoryBroker:
-    """The "server": queues and dead letters outlive every transport connected to it."""
+    """The "server": queues and dead letters outlive every transport connected to it.
 
-    def __init__(self) -> None:
+    ``high_water``: while a queue that a publish lands on holds more deliveries than this,
+    the publish yields to the event loop once, so that its consumers run before the next
+    one. A broker's publish waits on its socket; without this, a loop of publishes here
+    would never let a consumer run until it ends, and all of its messages would be held
+    at once. Nothing waits for the queue to drain: a queue without consumers never blocks
+    a publisher.
+    """
+
+    def __init__(self, *, high_water: int = 256) -> None:
+        if high_water < 1:
+            raise ValueError(f"high_water is at least 1, got {high_water}")
         self.queues: dict[str, dict[str, _Queue]] = {}
         """By topic, then consumer group."""
         self.dead: dict[str, DeadLetter] = {}
         self.available = True
+        self.high_water = high_water
         self._ids = itertools.count(1)
 
     def next_id(self) -> str:
@@ -267,20 +278,29 @@ class MemoryTransport:
         message_id: str | None = None,
         dedupe: bool = False,
     ) -> None:
-        self._deliver(topic, body, None, key)
+        if self._deliver(topic, body, None, key):
+            await asyncio.sleep(0)  # let the consumers catch up (see MemoryBroker)
 
     async def publish_envelope(self, topic: str, envelope: Envelope) -> None:
-        self._deliver(topic, None, envelope, envelope.key)
+        if self._deliver(topic, None, envelope, envelope.key):
+            await asyncio.sleep(0)  # let the consumers catch up (see MemoryBroker)
 
     def _deliver(
         self, topic: str, body: str | None, envelope: Envelope | None, key: str | None
-    ) -> None:
-        """Put the message on the queue of each group of ``topic``."""
-        self.broker.check()
-        groups = self.broker.queues.get(topic)
+    ) -> bool:
+        """Put the message on the queue of each group of ``topic``; whether one of those
+        queues now holds more than the broker's ``high_water``."""
+        broker = self.broker
+        broker.check()
+        groups = broker.queues.get(topic)
+        full = False
         if groups:
+            high_water = broker.high_water
             for queue in groups.values():
                 queue.put(_Delivery(queue, body, envelope, key))
+                if len(queue.ready) > high_water:
+                    full = True
+        return full
 
     async def subscribe(
         self, topic: str, group: str, consumer: Consumer, *, prefetch: int
