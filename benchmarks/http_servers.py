@@ -385,15 +385,14 @@ def report(results: dict[tuple[str, str], Load]) -> list[str]:
             f"| {_latency(ours.best)} | {_latency(theirs.best)} "
             f"| {ours.errors} / {theirs.errors} |"
         )
-        middle = (
-            statistics.median(ours.rounds) / statistics.median(theirs.rounds)
-            if ours.rounds and theirs.rounds
-            else float("nan")
-        )
+        # Each round runs the two servers back to back: the median of the rounds' own
+        # ratios is the figure a slow spell of the machine disturbs least.
+        paired = [a / b for a, b in zip(ours.rounds, theirs.rounds, strict=True) if b]
+        middle = statistics.median(paired) if paired else float("nan")
         if ratio >= TARGET and middle >= TARGET:
             met = "met"
         elif ratio >= TARGET:
-            met = "met by the best rounds, **not by the median rounds**"
+            met = "met by the best rounds, **not by the median round**"
         else:
             met = "**not met**"
         rounds = " · ".join(
@@ -401,16 +400,16 @@ def report(results: dict[tuple[str, str], Load]) -> list[str]:
             for name in SERVERS
         )
         verdicts.append(
-            f"- {label}: {ratio:.2f}x best round to best round, {middle:.2f}x median to "
-            f"median; target {met}. rps per round, {rounds}"
+            f"- {label}: {ratio:.2f}x best round to best round, {middle:.2f}x the median "
+            f"round's ratio; target {met}. rps per round, {rounds}"
         )
     return [
         *lines,
         "",
         (
             f"Target: portside at least {TARGET}x the hand-written requests per second, "
-            "judged on the best rounds and on the median rounds (a noisy machine can make "
-            "one round's figure a lucky one)."
+            "judged on the best rounds and on the median of the rounds' ratios (a noisy "
+            "machine can make one round's figure a lucky one)."
         ),
         "",
         *verdicts,
