@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
 from http_asgi import asgi_caller, best_of  # noqa: E402
+from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
 
@@ -104,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- platform: {platform.platform()}",
         f"- libraries: {versions()}",
         f"- command: `python benchmarks/http_bench.py{' --quick' if args.quick else ''}`",
+        f"- portside commit: {portside_commit()}",
         "",
     ]
+    before = speed_probe()
     if "di" in parts:
         rounds, requests = (3, 300) if args.quick else (9, 3000)
         best = asyncio.run(di_part(rounds, requests))
@@ -127,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         import http_servers
 
         lines += http_servers.server_part(quick=args.quick)
+    # The probe goes with the run's other facts, at the top.
+    facts = next(i for i, line in enumerate(lines) if line.startswith("- portside commit"))
+    lines.insert(facts + 1, f"- {probe_line((before, speed_probe()))}")
     text = "\n".join(lines)
     print(text)
     output.write_text(text + "\n")

@@ -38,10 +38,8 @@ import os
 import platform
 import signal
 import statistics
-import subprocess
 import sys
 import time
-import timeit
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -67,6 +65,7 @@ from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._provider import create_tables
 from portside.storage.sql._uow import SqlOutbox, SqlUnitOfWork
+from run_info import portside_commit, probe_line, speed_probe
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 HOST = "127.0.0.1"
@@ -1526,30 +1525,6 @@ def versions() -> str:
     return ", ".join(f"{dist} {version_of(dist)}" for dist in LIBRARIES)
 
 
-def portside_commit() -> str:
-    """The commit of the portside tree being measured, and whether src/ has local changes."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*arguments: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *arguments], cwd=root, capture_output=True, text=True, check=False
-            )
-        except OSError:
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (
-        " + local changes in src/" if git("status", "--porcelain", "--", "src") else ""
-    )
-
-
-def speed_probe() -> float:
-    """µs for sum(range(1000)), best of 5: how fast this interpreter runs right now."""
-    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
-
-
 def method_lines(plan: Plan) -> list[str]:
     return [
         (
@@ -1733,14 +1708,6 @@ async def run(args: argparse.Namespace) -> list[Result]:
         print(f"{result.server or result.status} ({time.monotonic() - began:.0f} s)", flush=True)
         results.append(result)
     return results
-
-
-def probe_line(probes: tuple[float, float]) -> str:
-    return (
-        f"interpreter speed probe, sum(range(1000)): {probes[0]:.1f} µs before the run, "
-        f"{probes[1]:.1f} µs after (absolute figures scale with it; the ratios come from "
-        "interleaved rounds)"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
