@@ -318,6 +318,74 @@ def test_a_missing_context_value_is_a_clear_error() -> None:
     assert "create_scope(context=" in str(info.value)
 
 
+def test_a_lazy_context_value_is_made_when_first_needed_and_kept_for_the_scope() -> None:
+    class Request:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+    class Handler:
+        def __init__(self, request: Request) -> None:
+            self.request = request
+
+    class Other:
+        pass
+
+    provider = (
+        ServiceCollection().add_context(Request).add_scoped(Handler).add_scoped(Other).build()
+    )
+    made: list[object] = []
+
+    def lazy(service: object) -> Request:
+        made.append(service)
+        return Request("/lazy")
+
+    with provider.create_scope(lazy_context=lazy) as scope:
+        scope.get(Other)
+        assert made == []  # nothing asked for the request: it is never made
+        handler = scope.get(Handler)
+        assert handler.request.path == "/lazy"
+        assert scope.get(Request) is handler.request  # made once, kept for the scope
+    assert made == [Request]
+    with provider.create_scope(lazy_context=lazy) as scope:
+        assert scope.get(Request) is not handler.request  # each scope makes its own
+    given = Request("/given")
+    with provider.create_scope(context={Request: given}, lazy_context=lazy) as scope:
+        assert scope.get(Handler).request is given  # a value handed in wins
+    assert made == [Request, Request]
+
+
+async def test_a_lazy_context_value_reaches_async_resolution() -> None:
+    class Request:
+        pass
+
+    class Handler:
+        def __init__(self, request: Request) -> None:
+            self.request = request
+
+    async def make_handler(request: Request) -> Handler:
+        return Handler(request)
+
+    provider = ServiceCollection().add_context(Request).add_scoped(Handler, factory=make_handler)
+    made = Request()
+    async with provider.build().create_scope(lazy_context=lambda _: made) as scope:
+        assert (await scope.aget(Handler)).request is made
+
+
+def test_a_lazy_context_that_has_no_value_leaves_the_usual_error() -> None:
+    class Request:
+        pass
+
+    def nothing(service: object) -> object:
+        raise LookupError(service)
+
+    provider = ServiceCollection().add_context(Request).build()
+    with (
+        provider.create_scope(lazy_context=nothing) as scope,
+        pytest.raises(MissingContextError, match="Request is a context value"),
+    ):
+        scope.get(Request)
+
+
 def test_an_undeclared_context_value_is_rejected_when_the_scope_is_created() -> None:
     class Request:
         pass

@@ -164,7 +164,7 @@ class _Emitter:
         if reg.kind is Kind.CONTEXT:
             self.ns[f"N{dep.index}"] = dep
             out(f"{indent}{var} = o._ctx.get({k}, M) if o._ctx else M")
-            out(f"{indent}if {var} is M: {var} = mc(N{dep.index})")
+            out(f"{indent}if {var} is M: {var} = mc(N{dep.index}, o, {k})")
         elif reg.lifetime is Lifetime.SINGLETON:
             out(f"{indent}{var} = S.get({k}, M)")
             if awaits:
@@ -260,7 +260,7 @@ class _Emitter:
         if reg.kind is Kind.CONTEXT:
             self.ns[f"N{i}"] = node
             out(f"    v = o._ctx.get({self.keys[i]}, M) if o._ctx else M")
-            out(f"    return mc(N{i}) if v is M else v")
+            out(f"    return mc(N{i}, o, {self.keys[i]}) if v is M else v")
             return
         if node.needs_async and not in_async:
             self.ns[f"N{i}"] = node
@@ -362,7 +362,7 @@ class _Emitter:
             out(f"    return sg({k}, c{i}) if v is M else v")
         elif reg.kind is Kind.CONTEXT:
             out(f"    v = s._ctx.get({k}, M) if s._ctx else M")
-            out(f"    return mc(N{i}) if v is M else v")
+            out(f"    return mc(N{i}, s, {k}) if v is M else v")
         elif reg.lifetime is Lifetime.SCOPED:
             out("    c = s._cache")
             helper = self.fresh_path(node, self.fresh_body)

@@ -71,7 +71,7 @@ def interpret_nodes(
         k = keys[node.index]
         if reg.kind is Kind.CONTEXT:
             v = o._ctx.get(k, MISSING) if o._ctx else MISSING
-            return runtimes[node.index]["mc"](node) if v is MISSING else v
+            return runtimes[node.index]["mc"](node, o, k) if v is MISSING else v
         if reg.lifetime is Lifetime.SINGLETON:
             rt = runtimes[node.index]
             v = rt["S"].get(k, MISSING)

@@ -135,11 +135,12 @@ class Scope(_Resolver):
     generator factories in reverse creation order.
     """
 
-    __slots__ = ("__weakref__", "_cache", "_ctx", "_fin", "_provider", "_sget")
+    __slots__ = ("__weakref__", "_cache", "_ctx", "_fin", "_lazy", "_provider", "_sget")
 
     _cache: dict[int, Any]
     _ctx: dict[int, Any] | None
     _fin: list[Any] | None
+    _lazy: Callable[[Any], Any] | None
     _provider: ServiceProvider
     _sget: Any
 
@@ -238,12 +239,18 @@ _CLOSED_SCOPE = ClosedTable("scope")
 _new_scope = object.__new__
 
 
-def _init_scope(scope: Scope, provider: ServiceProvider, context: dict[int, Any] | None) -> Scope:
+def _init_scope(
+    scope: Scope,
+    provider: ServiceProvider,
+    context: dict[int, Any] | None,
+    lazy: Callable[[Any], Any] | None = None,
+) -> Scope:
     scope._provider = provider
     scope._sget = provider._tables.sget
     scope._cache = {}
     scope._ctx = context
     scope._fin = None
+    scope._lazy = lazy
     return scope
 
 
@@ -405,8 +412,20 @@ class ServiceProvider(_Resolver):
             for fns in self._tables.rall.get(_lookup(service, key), ())
         ]
 
-    def create_scope(self, context: Mapping[Any, Any] | None = None) -> Scope:
-        """A new scope; ``context`` hands in the values declared with ``add_context``."""
+    def create_scope(
+        self,
+        context: Mapping[Any, Any] | None = None,
+        *,
+        lazy_context: Callable[[Any], Any] | None = None,
+    ) -> Scope:
+        """A new scope; ``context`` hands in the values declared with ``add_context``.
+
+        ``lazy_context`` makes the context values not in ``context`` when first needed:
+        it is called with the declared service (``(service, key)`` for a keyed one) and
+        returns its value, kept for the rest of the scope, or raises ``LookupError`` if it
+        has none. A value that costs something to make (the HTTP request) is then made
+        only for the scopes that use it.
+        """
         if self._closed:
             raise ScopeClosedError("the provider is closed; build a new one")
         if not context:
@@ -416,6 +435,7 @@ class ServiceProvider(_Resolver):
             scope._cache = {}
             scope._ctx = None
             scope._fin = None
+            scope._lazy = lazy_context
             return scope
         cache: dict[int, Any] = {}
         keys = self._context_keys
@@ -428,7 +448,7 @@ class ServiceProvider(_Resolver):
                     f"services.add_context({describe(service)})"
                 )
             cache[k] = value
-        return _init_scope(_new_scope(Scope), self, cache)
+        return _init_scope(_new_scope(Scope), self, cache, lazy_context)
 
     def has(self, service: Any, key: str | None = None) -> bool:
         """Whether ``service`` (with ``key``) is registered."""

@@ -218,7 +218,21 @@ def runtime_helpers(
             finally:
                 del pending[k]
 
-    def mc(node: Node) -> NoReturn:
+    def mc(node: Node, owner: Any = None, k: int = 0) -> Any:
+        """A context value not handed to ``owner``: made by the scope's ``lazy_context``
+        (and kept in the scope) if it has one that knows it, else an error."""
+        lazy = getattr(owner, "_lazy", None)
+        if lazy is not None:
+            try:
+                v = lazy(node.reg.lookup)
+            except LookupError:
+                pass
+            else:
+                ctx = owner._ctx
+                if ctx is None:
+                    ctx = owner._ctx = {}
+                ctx[k] = v
+                return v
         raise MissingContextError(
             f"{node.label()} is a context value (registered in module {node.reg.module!r}) "
             "and was not handed to this scope; pass it when creating the scope: "

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portside._deadlines import Deadlines
 from portside._failures import classify
+from portside.di import Scope as DIScope
 from portside.di import ServiceProvider
 from portside.host import Host, ShuttingDown
 from portside.observability import (
@@ -121,11 +122,7 @@ class PortsideMiddleware:
                 await self.app(scope, receive, send_echoing)
                 return
             with self.work:
-                di_scope = (
-                    self.provider.create_scope(context={Request: Request(scope, receive)})
-                    if self.wants_request
-                    else self.provider.create_scope()
-                )
+                di_scope = self._di_scope(scope, receive)
                 scope[SCOPE_KEY] = di_scope
                 try:
                     with self.deadlines.limit():
@@ -153,6 +150,19 @@ class PortsideMiddleware:
             await failure_response(failure, instance=scope["path"])(scope, receive, send_echoing)
         finally:
             reset_correlation_id(token)
+
+    def _di_scope(self, scope: Scope, receive: Receive) -> DIScope:
+        """The request's DI scope; the :class:`Request` in it is made only if one of its
+        services needs it."""
+        if not self.wants_request:
+            return self.provider.create_scope()
+
+        def request_for(service: Any) -> Request:
+            if service is Request:
+                return Request(scope, receive)
+            raise LookupError(service)
+
+        return self.provider.create_scope(lazy_context=request_for)
 
 
 def _declared_length(value: bytes | None) -> int | None:
