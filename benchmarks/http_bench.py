@@ -1,6 +1,6 @@
 """HTTP: portside's entry adapter against the same endpoints written without portside.
 
-Two parts, each side by side in one run:
+Four parts, each side by side in one run:
 
 ``di``      The per-request cost of portside's DI scope integration against FastAPI's own
             ``Depends`` for the same dependency graph (benchmarks/http_di_apps.py). Each
@@ -14,6 +14,10 @@ Two parts, each side by side in one run:
             endpoint served by portside's app, and the service's own endpoint; the
             differences are portside's HTTP integration and the service's layers.
 
+``instructions``  The same three contenders counted in machine instructions per request
+            under valgrind's callgrind (benchmarks/http_instructions.py): figures that do
+            not move with the machine's speed. Skipped without valgrind.
+
 ``server``  ``GET /users/{id}`` and ``POST /users`` of the users reference service on
             PostgreSQL, served by ``portside run``, against the same endpoints hand-written
             with FastAPI + SQLAlchemy (benchmarks/http_handwritten.py: the same table, the
@@ -22,7 +26,7 @@ Two parts, each side by side in one run:
             (benchmarks/http_load.py, 32 keep-alive connections). Requests per second and
             p50/p99 latency; ratio = portside / hand-written.
 
-    .venv/bin/python benchmarks/http_bench.py            # both parts, writes results/http.md
+    .venv/bin/python benchmarks/http_bench.py            # every part, writes results/http.md
     .venv/bin/python benchmarks/http_bench.py --quick    # short runs, results/http-quick.md
 
 The script reports and never asserts.
@@ -93,7 +97,7 @@ def versions() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
-    parser.add_argument("--parts", default="di,split,server")
+    parser.add_argument("--parts", default="di,split,instructions,server")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -126,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         rounds, requests = (3, 300) if args.quick else (9, 3000)
         split = asyncio.run(http_split.split_part(rounds, requests))
         lines += http_split.split_report(split, rounds, requests)
+    if "instructions" in parts:
+        import http_instructions
+
+        requests = 100 if args.quick else 400
+        counts = http_instructions.instructions_part(requests)
+        lines += http_instructions.instructions_report(counts, requests)
     if "server" in parts:
         import http_servers
 

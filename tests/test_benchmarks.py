@@ -194,3 +194,32 @@ def test_the_http_target_is_judged_on_the_best_and_on_the_median_round(
     verdicts = [line for line in lines if line.startswith("- ")]
     assert len(verdicts) == len(http_servers.ENDPOINTS)
     assert all(verdict in line for line in verdicts), verdicts
+
+
+# -- the instructions part of http_bench.py ------------------------------------------------
+
+
+def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import http_instructions
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    split = http_instructions.http_split
+    for number, (name, total) in enumerate(
+        [(split.HAND, 4_000), (split.MOUNTED, 5_000), (split.SERVICE, 8_000)], start=1
+    ):
+        (tmp_path / f"counts.77.{number}").write_text(
+            f"# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npid: 77\ncmd: python\n"
+            f"part: {number}\n\ndesc: I1 cache: \ndesc: Trigger: Client Request: {name}\n\n"
+            f"positions: line\nevents: Ir\nsummary: {total}\n\nfl=(1) x\nfn=(1) y\n0 {total}\n"
+            f"\ntotals: {total}\n"
+        )
+    (tmp_path / "counts.77").write_text("desc: Trigger: Program termination\nsummary: 9\n")
+    counts = http_instructions._read_counts(tmp_path, requests=4)
+    assert counts == {split.HAND: 1_000, split.MOUNTED: 1_250, split.SERVICE: 2_000}
+    report = "\n".join(http_instructions.instructions_report(counts, 4))
+    assert "| portside app, users service endpoint | 2,000 | 0.500x |" in report
+    assert "Skipped: valgrind is not installed." in http_instructions.instructions_report(
+        "valgrind is not installed", 4
+    )
