@@ -415,7 +415,6 @@ class ServiceProvider(_Resolver):
     def create_scope(
         self,
         context: Mapping[Any, Any] | None = None,
-        *,
         lazy_context: Callable[[Any], Any] | None = None,
     ) -> Scope:
         """A new scope; ``context`` hands in the values declared with ``add_context``.
