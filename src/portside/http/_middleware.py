@@ -128,9 +128,9 @@ class PortsideMiddleware:
                     with self.deadlines.limit():
                         await self.app(scope, receive, send_echoing)
                 finally:
-                    # The DI scope holds the Request, whose .scope is this dict: without
-                    # this, every request would leave a reference cycle for the garbage
-                    # collector.
+                    # The DI scope holds this dict (through the function that makes the
+                    # Request, and the Request if it was made): without this, every
+                    # request would leave a reference cycle for the garbage collector.
                     del scope[SCOPE_KEY]
                     await di_scope.aclose()
         except TimeoutError:
