@@ -137,21 +137,6 @@ def direct_injection(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 def _wrapper(
     endpoint: Callable[..., Any], services: tuple[tuple[str, Any], ...], request: str, *, pop: bool
 ) -> Callable[..., Awaitable[Any]]:
-    if inspect.iscoroutinefunction(endpoint) and len(services) == 1 and pop:
-        # The common case, written out: it runs for every request.
-        ((name, service),) = services
-
-        async def with_service(**kwargs: Any) -> Any:
-            connection = kwargs.pop(request)
-            try:
-                scope: Scope = connection.scope[SCOPE_KEY]
-            except KeyError:
-                scope = request_scope(connection)  # raises, naming what is missing
-            kwargs[name] = await scope.aget(service)
-            return await endpoint(**kwargs)
-
-        return with_service
-
     is_async = inspect.iscoroutinefunction(endpoint)
 
     async def with_services(**kwargs: Any) -> Any:
