@@ -48,11 +48,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     counter = itertools.count()
     latencies: list[float] = []
     errors = 0
+    completed = 0  # answered requests, warm-up included
     begin = time.perf_counter() + args.warmup
     end = begin + args.duration
 
     async def worker() -> None:
-        nonlocal errors
+        nonlocal errors, completed
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while True:
@@ -72,6 +73,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     reader, writer = await asyncio.open_connection(host, port)
                     continue
                 finished = time.perf_counter()
+                completed += 1
                 if started >= begin:
                     if 200 <= status < 300:
                         latencies.append(finished - started)
@@ -90,6 +92,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     return {
         "requests": len(latencies),
+        "completed": completed,
         "errors": errors,
         "rps": len(latencies) / args.duration,
         "p50_ms": pct(0.50),
