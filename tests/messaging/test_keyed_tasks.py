@@ -86,3 +86,62 @@ async def test_one_keys_tasks_run_in_arrival_order_and_other_keys_do_not_wait() 
     await asyncio.wait_for(second_started, timeout=5)
     await asyncio.wait_for(tasks.drain(5), timeout=10)
     assert log.index("k1-first done") < log.index("k1-second started")
+
+
+async def test_deliveries_one_after_the_other_share_one_worker() -> None:
+    tasks, seen = KeyedTasks(), []
+    for n in range(20):
+
+        async def handle(n: int = n) -> None:
+            seen.append((n, asyncio.current_task()))
+
+        tasks.spawn(None, handle)
+        await asyncio.wait_for(tasks.one_done(), timeout=5)
+    assert [n for n, _ in seen] == list(range(20))
+    assert len({task for _, task in seen}) == 1  # no task per delivery
+    await tasks.drain(5)
+
+
+async def test_the_pool_grows_to_the_deliveries_in_hand_and_no_further() -> None:
+    tasks, log = KeyedTasks(), []
+    gates = [Gate(f"g{n}", log) for n in range(5)]
+    for gate in gates:
+        tasks.spawn(None, gate.handle())
+    await asyncio.wait_for(asyncio.gather(*(g.started.wait() for g in gates)), timeout=5)
+    assert len(tasks) == 5
+    assert len(tasks._workers) == 5  # all five run at once
+    for gate in gates:
+        gate.release.set()
+    await asyncio.wait_for(tasks.drain(5), timeout=10)
+    assert len(tasks) == 0
+    assert not tasks._workers  # drain stops the idle workers too
+
+
+async def test_a_handling_cancelled_from_inside_leaves_its_key_going() -> None:
+    tasks, log = KeyedTasks(), []
+    gone = asyncio.get_running_loop().create_future()
+    gone.cancel()
+
+    async def awaits_a_cancelled_future() -> None:
+        log.append("first")
+        await gone  # raises CancelledError in the handling, not in its worker
+
+    after = Gate("second", log)
+    tasks.spawn("k", awaits_a_cancelled_future)
+    tasks.spawn("k", after.handle())
+    await asyncio.wait_for(after.started.wait(), timeout=5)
+    after.release.set()
+    await asyncio.wait_for(tasks.drain(5), timeout=10)
+    assert log == ["first", "second started", "second done"]
+
+
+async def test_drain_cancels_what_runs_past_its_time_and_drops_what_waits() -> None:
+    tasks, log = KeyedTasks(), []
+    stuck, behind = Gate("stuck", log), Gate("behind", log)
+    tasks.spawn("k", stuck.handle())
+    tasks.spawn("k", behind.handle())  # waits behind the stuck one of its key
+    await stuck.started.wait()
+    await asyncio.wait_for(tasks.drain(0.01), timeout=5)
+    assert log == ["stuck started"]  # cancelled, and what waited never ran
+    assert len(tasks) == 0
+    assert not tasks._workers
