@@ -8,7 +8,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import GeneratorType, TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from ._compiler import NodeFns, compile_nodes
 from ._errors import DIError, MissingServiceError, RegistrationError, ScopeClosedError
@@ -153,7 +153,8 @@ class Scope(_Resolver):
             fn = self._sget[service if key is None else (service, key)]
         except KeyError:
             raise self._unknown(self._provider, service, key) from None
-        return cast("T", fn(self))
+        found: T = fn(self)  # an annotation, not typing.cast: no call at run time
+        return found
 
     async def aget(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """Like :meth:`get`, and also for services whose graph has async factories."""
@@ -163,7 +164,8 @@ class Scope(_Resolver):
             return self.get(service, key)
         if self._sget is _CLOSED_SCOPE:
             raise ScopeClosedError("this scope is closed; create a new one to resolve services")
-        return cast("T", await fn(self))
+        found: T = await fn(self)
+        return found
 
     def get_all(self, service: type[T] | Callable[..., T], key: str | None = None) -> list[T]:
         """Every registration of ``service``, in registration order."""
@@ -378,7 +380,8 @@ class ServiceProvider(_Resolver):
         lookup = service if key is None else (service, key)
         v = self._done.get(lookup, NOT_GIVEN)
         if v is not NOT_GIVEN:
-            return cast("T", v)
+            found: T = v
+            return found
         try:
             fn: Callable[[Any], Any] = self._rget[lookup]
         except KeyError:
@@ -386,7 +389,8 @@ class ServiceProvider(_Resolver):
         v = fn(self)
         if lookup in self._shared:
             self._done[lookup] = v
-        return cast("T", v)
+        made: T = v
+        return made
 
     async def aget(self, service: type[T] | Callable[..., T], key: str | None = None) -> T:
         """Like :meth:`get`, and also for services whose graph has async factories."""
@@ -395,7 +399,8 @@ class ServiceProvider(_Resolver):
         if fn is None:
             return self.get(service, key)
         self._check_open()
-        return cast("T", await fn(self))
+        found: T = await fn(self)
+        return found
 
     def get_all(self, service: type[T] | Callable[..., T], key: str | None = None) -> list[T]:
         """Every registration of ``service`` from the root, in registration order."""

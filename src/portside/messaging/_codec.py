@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from portside.observability import get_correlation_id
+from portside.observability import get_correlation_id, new_id
 from portside.storage import OutboxRecord
 
 from ._errors import PoisonMessage
@@ -101,7 +100,7 @@ class Codec:
             known = self._names[cls]
         adapter = self._adapters.get(cls) or self._adapter(cls)
         cause = current_causation.get()
-        message_id = os.urandom(16).hex()
+        message_id = new_id()
         return {
             "type": known[0],
             "version": known[1],

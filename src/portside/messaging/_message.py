@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,8 @@ from typing import Any, TypeVar
 
 import pydantic_core
 from pydantic_core import core_schema
+
+from portside.observability import new_id
 
 __all__ = ["Envelope", "message", "message_key", "message_name", "message_version"]
 
@@ -82,7 +83,7 @@ class Envelope:
     type: str
     version: int
     payload: Mapping[str, Any]
-    message_id: str = field(default_factory=lambda: os.urandom(16).hex())
+    message_id: str = field(default_factory=new_id)
     occurred_at: datetime = field(default_factory=_now)
     correlation_id: str | None = None
     causation_id: str | None = None

@@ -22,6 +22,7 @@ from ._correlation import (
     set_correlation_id,
     set_service_name,
 )
+from ._ids import new_id
 from ._logging import (
     CorrelationFilter,
     JsonFormatter,
@@ -41,6 +42,7 @@ __all__ = [
     "get_service_name",
     "incoming_correlation_id",
     "new_correlation_id",
+    "new_id",
     "reset_correlation_id",
     "reset_logging",
     "reset_service_name",

@@ -8,10 +8,11 @@ a value bound inside one task is never seen by another.
 from __future__ import annotations
 
 import contextvars
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from ._ids import new_id
 
 __all__ = [
     "bind_correlation_id",
@@ -52,7 +53,7 @@ def reset_correlation_id(token: contextvars.Token[str | None]) -> None:
 
 def new_correlation_id() -> str:
     """Return a fresh random correlation id (32 lowercase hexadecimal characters)."""
-    return os.urandom(16).hex()
+    return new_id()
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
