@@ -901,7 +901,8 @@ SCENARIOS: dict[str, Scenario] = {
                 "portside",
                 nats_portside,
                 f"NatsTransport(url, namespace=...) + Bus(prefetch={PREFETCH}); its pull "
-                "consumer fetches up to the free room of 64 and runs a task per message",
+                "consumer fetches up to the free room of 64 and hands each message to a pool "
+                "of worker tasks",
             ),
             Spec(
                 "raw nats-py",
@@ -937,8 +938,8 @@ SCENARIOS: dict[str, Scenario] = {
                 "portside",
                 redis_portside,
                 f"RedisTransport(url, namespace=...) + Bus(prefetch={PREFETCH}); XADD with "
-                "MAXLEN ~ 100000; XREADGROUP (topic + retry stream, block 300 ms) and a task "
-                "per entry that XACKs it",
+                "MAXLEN ~ 100000; XREADGROUP (topic + retry stream, block 300 ms), each entry "
+                "handled on a pool of worker tasks and XACKed",
             ),
             Spec(
                 "raw redis-py",
@@ -1609,16 +1610,17 @@ DIFFERENCES = [
         "the same MAXLEN ~ 100000 trimming as portside; FastStream's XADD has no MAXLEN."
     ),
     (
-        "**Consumer concurrency**: portside runs a task per delivery, up to 64 at once, on "
-        "every broker. aio-pika (raw and under FastStream) also runs a task per delivery, up "
-        "to the prefetch of 64. The raw nats-py and redis-py consumers handle each fetched "
-        "batch of up to 64 in order; FastStream handles a NATS batch concurrently and Redis "
-        "entries one at a time (its default without max_workers)."
+        "**Consumer concurrency**: portside handles up to 64 deliveries at once on every "
+        "broker, on a pool of worker tasks (one key's deliveries in order). aio-pika (raw, "
+        "under FastStream, and under portside, which it hands each message) runs a task per "
+        "delivery, up to the prefetch of 64. The raw nats-py and redis-py consumers handle "
+        "each fetched batch of up to 64 in order; FastStream handles a NATS batch "
+        "concurrently and Redis entries one at a time (its default without max_workers)."
     ),
     (
         "**Reading**: portside's NATS and Redis readers fetch again as soon as they have "
-        "started a task per delivery; the raw loops handle and acknowledge a batch before "
-        "fetching again. With one publish in flight the raw Redis loop therefore gets many "
+        "handed each delivery to their workers; the raw loops handle and acknowledge a batch "
+        "before fetching again. With one publish in flight the raw Redis loop therefore gets many "
         "entries per XREADGROUP while portside issues about one XREADGROUP per event (both "
         "send one XADD and one XACK per event); on NATS both send the same number of "
         "messages per event."
