@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
-from http_asgi import asgi_caller, best_of  # noqa: E402
+from http_asgi import best_of  # noqa: E402
 from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
@@ -51,12 +51,7 @@ from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 
 async def di_part(rounds: int, requests: int) -> dict[str, float]:
     """Best-of-rounds microseconds per request for each app and route, interleaved."""
-    apps = {"portside": http_di_apps.portside_app(), "Depends": http_di_apps.depends_app()}
-    callers = {
-        f"{name} {route}": asgi_caller(app, f"/{route}/u-1")
-        for name, app in apps.items()
-        for route in ("users", "plain")
-    }
+    callers = http_di_apps.callers()
     for caller in callers.values():
         await caller(200)  # warm up: compile, caches
     return await best_of(callers, rounds, requests)
@@ -136,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         requests = 100 if args.quick else 400
         counts = http_instructions.instructions_part(requests)
         lines += http_instructions.instructions_report(counts, requests)
+        di_counts = http_instructions.instructions_part(requests, "di")
+        lines += http_instructions.di_instructions_report(di_counts, requests)
     if "server" in parts:
         import http_servers
 

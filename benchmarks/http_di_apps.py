@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from http_asgi import Run, asgi_caller
 from portside.di import ServiceCollection
 from portside.http import Inject, Routes, build_app
 
@@ -128,3 +129,14 @@ def depends_app() -> FastAPI:
         return {"id": user_id, "page": 20, "at": 0.0}
 
     return app
+
+
+def callers() -> dict[str, Run]:
+    """``"portside users"``, ``"portside plain"``, ``"Depends users"``, ``"Depends plain"``:
+    each route of each app as a caller of ``run(n)`` requests."""
+    apps = {"portside": portside_app(), "Depends": depends_app()}
+    return {
+        f"{name} {route}": asgi_caller(app, f"/{route}/u-1")
+        for name, app in apps.items()
+        for route in ("users", "plain")
+    }

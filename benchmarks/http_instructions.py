@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import http_di_apps
 import http_split
 from http_asgi import Run
 
@@ -39,6 +40,9 @@ void zero(void) { CALLGRIND_ZERO_STATS; }
 void dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
 """
 WARMUP = 200
+SPLIT_CONTENDERS = (http_split.HAND, http_split.MOUNTED, http_split.SERVICE)
+DI_CONTENDERS = ("portside users", "portside plain", "Depends users", "Depends plain")
+"""The names ``http_di_apps.callers()`` gives its routes."""
 
 
 def missing() -> str | None:
@@ -52,9 +56,10 @@ def missing() -> str | None:
     return None
 
 
-def instructions_part(requests: int) -> dict[str, float] | str:
-    """Instructions per request per contender (the child's counts), or why it was
-    skipped."""
+def instructions_part(requests: int, part: str = "split") -> dict[str, float] | str:
+    """Instructions per request per contender of ``part`` (``split``: the three
+    ``GET /users/{id}`` contenders; ``di``: the ``di`` part's four routes), counted in a
+    child process, or why it was skipped."""
     problem = missing()
     if problem is not None:
         return problem
@@ -78,6 +83,8 @@ def instructions_part(requests: int) -> dict[str, float] | str:
             str(helper),
             "--requests",
             str(requests),
+            "--part",
+            part,
         ]
         # A fixed hash seed: the same dict layouts, so the same counts run after run.
         env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -85,7 +92,12 @@ def instructions_part(requests: int) -> dict[str, float] | str:
         if done.returncode != 0:
             return f"the counting run failed ({done.returncode}): {done.stderr[-2000:]}"
         counts = _read_counts(folder, requests)
-    if set(counts) != {http_split.HAND, http_split.MOUNTED, http_split.SERVICE}:
+    expected = (
+        set(DI_CONTENDERS)
+        if part == "di"
+        else {http_split.HAND, http_split.MOUNTED, http_split.SERVICE}
+    )
+    if set(counts) != expected:
         return f"the counting run reported {sorted(counts)}"
     return counts
 
@@ -127,6 +139,38 @@ def instructions_report(counts: dict[str, float] | str, requests: int) -> list[s
     ]
 
 
+def di_instructions_report(counts: dict[str, float] | str, requests: int) -> list[str]:
+    """The ``di`` part's routes in instructions: each app's route with the graph less the
+    same app's route without dependencies."""
+    lines = ["## Per-request cost of DI in instructions", ""]
+    if isinstance(counts, str):
+        return [*lines, f"Skipped: {counts}.", ""]
+    depends = counts["Depends users"] - counts["Depends plain"]
+    inject = counts["portside users"] - counts["portside plain"]
+    middleware = counts["portside plain"] - counts["Depends plain"]
+    return [
+        *lines,
+        (
+            f"The `di` part's four routes, {requests} requests each after {WARMUP} of "
+            "warm-up, counted as the part above counts its contenders."
+        ),
+        "",
+        "| measure | instructions per request |",
+        "|---|---:|",
+        f"| FastAPI app, route with `Depends` graph | {counts['Depends users']:,.0f} |",
+        f"| FastAPI app, route without dependencies | {counts['Depends plain']:,.0f} |",
+        f"| portside app, route with `Inject` graph | {counts['portside users']:,.0f} |",
+        f"| portside app, route without dependencies | {counts['portside plain']:,.0f} |",
+        f"| **dependency cost, `Depends`** | **{depends:,.0f}** |",
+        (
+            f"| **dependency cost, portside `Inject` + scope** | **{inject:,.0f}** "
+            f"({inject / depends:.2f}x of `Depends`) |"
+        ),
+        f"| portside middleware (correlation id, limits, scope) | {middleware:,.0f} |",
+        "",
+    ]
+
+
 # -- the child, under valgrind -----------------------------------------------------------------
 
 
@@ -153,11 +197,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--helper", required=True, type=Path)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--part", choices=("split", "di"), default="split")
     args = parser.parse_args()
     helper = ctypes.CDLL(str(args.helper))
-    measured = asyncio.run(
-        http_split.split_part(1, args.requests, measure=_counting(helper, args.requests))
-    )
+    count = _counting(helper, args.requests)
+    if args.part == "di":
+        asyncio.run(count(http_di_apps.callers()))
+        return
+    measured = asyncio.run(http_split.split_part(1, args.requests, measure=count))
     if isinstance(measured, str):
         sys.exit(f"skipped: {measured}")
 

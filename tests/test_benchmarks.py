@@ -279,3 +279,20 @@ def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_pat
     assert "Skipped: valgrind is not installed." in http_instructions.instructions_report(
         "valgrind is not installed", 4
     )
+
+
+def test_the_di_parts_instruction_counts_give_each_dependency_cost() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import http_instructions
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    names = http_instructions.DI_CONTENDERS
+    assert set(names) == set(http_instructions.http_di_apps.callers())  # what the child counts
+    counts = dict(zip(names, (10_400, 10_000, 30_000, 9_000), strict=True))
+    report = "\n".join(http_instructions.di_instructions_report(counts, 4))
+    assert "| **dependency cost, `Depends`** | **21,000** |" in report
+    assert "| **dependency cost, portside `Inject` + scope** | **400** (0.02x of `Depends`) |" in (
+        report
+    )
+    assert "| portside middleware (correlation id, limits, scope) | 1,000 |" in report
