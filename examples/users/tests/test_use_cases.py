@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from portside.cache.memory import MemoryCache
 from portside.errors import Invalid
 from portside.storage import Conflict, NotFound
 from portside.storage.memory import MemoryOutbox
+from users.adapters import cache as cache_adapter
 from users.adapters.cache import KEY, CachedUsers
 from users.application import MAX_PAGE
 from users.domain import User
@@ -122,6 +124,44 @@ async def test_a_cached_user_keeps_its_instant(cache: MemoryCache) -> None:
     assert (back.created, back.created.utcoffset(), back.version) == (START, timedelta(0), 3)
     await users.forget("u1")
     assert await users.get("u1") is None
+
+
+async def test_an_entry_read_again_is_not_parsed_again_and_a_changed_one_is(
+    cache: MemoryCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[bytes] = []
+    read = cache_adapter._read
+
+    def counting_read(raw: bytes) -> Any:
+        parsed.append(raw)
+        return read(raw)
+
+    monkeypatch.setattr(cache_adapter, "_read", counting_read)
+    users = CachedUsers(cache)
+    await users.put(User("u1", "ada", None, START))
+    first, again = await users.get("u1"), await users.get("u1")
+    assert first is not None
+    assert again is not None
+    assert len(parsed) == 1
+    assert first is not again  # each read gets its own domain object
+    assert (again.name, again.created) == ("ada", START)
+    await users.put(User("u1", "ada lovelace", "R&D", START))  # a changed entry
+    changed = await users.get("u1")
+    assert changed is not None
+    assert (changed.name, changed.department) == ("ada lovelace", "R&D")
+    assert len(parsed) == 2
+
+
+async def test_the_parsed_entries_kept_are_bounded(
+    cache: MemoryCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_adapter, "DECODED_MAX", 3)
+    users = CachedUsers(cache)
+    for n in range(5):
+        await users.put(User(f"u{n}", f"user {n}", None, START))
+        assert await users.get(f"u{n}") is not None
+    assert len(users._decoded) == 3
+    assert sorted(u[1] for u in users._decoded.values()) == ["user 2", "user 3", "user 4"]
 
 
 # -- ModifyUser -------------------------------------------------------------------------------
