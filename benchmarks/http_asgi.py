@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -71,14 +72,33 @@ def asgi_caller(app: Any, path: str) -> Run:
     return run
 
 
-async def best_of(callers: Mapping[str, Run], rounds: int, requests: int) -> dict[str, float]:
-    """The best microseconds per request of each caller over ``rounds`` interleaved rounds
-    of ``requests`` requests."""
-    best = dict.fromkeys(callers, float("inf"))
+Times = dict[str, list[float]]
+"""Microseconds per request of each caller, one figure per round."""
+
+
+async def timed_rounds(callers: Mapping[str, Run], rounds: int, requests: int) -> Times:
+    """``rounds`` interleaved rounds of ``requests`` requests by each caller."""
+    times: Times = {name: [] for name in callers}
     for _ in range(rounds):
         for name, run in callers.items():
             gc.collect()
             began = time.perf_counter()
             await run(requests)
-            best[name] = min(best[name], (time.perf_counter() - began) / requests * 1e6)
-    return best
+            times[name].append((time.perf_counter() - began) / requests * 1e6)
+    return times
+
+
+def best(times: Times) -> dict[str, float]:
+    """Each caller's fastest round."""
+    return {name: min(values) for name, values in times.items()}
+
+
+def median_difference(times: Times, minuend: str, subtrahend: str) -> float:
+    """The median over the rounds of one caller's time less another's in the same round.
+
+    The callers of a round run back to back: a slow spell of the machine moves both,
+    where the difference of the best rounds can come from two different spells (and
+    even come out negative).
+    """
+    pairs = zip(times[minuend], times[subtrahend], strict=True)
+    return statistics.median(a - b for a, b in pairs)

@@ -43,32 +43,34 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
-from http_asgi import best_of  # noqa: E402
+from http_asgi import Times, best, median_difference, timed_rounds  # noqa: E402
 from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
 
 
-async def di_part(rounds: int, requests: int) -> dict[str, float]:
-    """Best-of-rounds microseconds per request for each app and route, interleaved."""
+async def di_part(rounds: int, requests: int) -> Times:
+    """Microseconds per request for each app and route, in interleaved rounds."""
     callers = http_di_apps.callers()
     for caller in callers.values():
         await caller(200)  # warm up: compile, caches
-    return await best_of(callers, rounds, requests)
+    return await timed_rounds(callers, rounds, requests)
 
 
-def di_report(best: dict[str, float]) -> list[str]:
-    di = best["portside users"] - best["portside plain"]
-    depends = best["Depends users"] - best["Depends plain"]
-    middleware = best["portside plain"] - best["Depends plain"]
+def di_report(times: Times) -> list[str]:
+    """The best round of each route; each cost is the median of its rounds' differences."""
+    fastest = best(times)
+    di = median_difference(times, "portside users", "portside plain")
+    depends = median_difference(times, "Depends users", "Depends plain")
+    middleware = median_difference(times, "portside plain", "Depends plain")
     ratio = f"{di / depends:.2f}x of `Depends`"
     return [
         "| measure | µs per request |",
         "|---|---:|",
-        f"| FastAPI app, route with `Depends` graph | {best['Depends users']:.1f} |",
-        f"| FastAPI app, route without dependencies | {best['Depends plain']:.1f} |",
-        f"| portside app, route with `Inject` graph | {best['portside users']:.1f} |",
-        f"| portside app, route without dependencies | {best['portside plain']:.1f} |",
+        f"| FastAPI app, route with `Depends` graph | {fastest['Depends users']:.1f} |",
+        f"| FastAPI app, route without dependencies | {fastest['Depends plain']:.1f} |",
+        f"| portside app, route with `Inject` graph | {fastest['portside users']:.1f} |",
+        f"| portside app, route without dependencies | {fastest['portside plain']:.1f} |",
         f"| **dependency cost, `Depends`** | **{depends:.1f}** |",
         f"| **dependency cost, portside `Inject` + scope** | **{di:.1f}** ({ratio}) |",
         f"| portside middleware (correlation id, limits, scope) | {middleware:.1f} |",
@@ -110,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     before = speed_probe()
     if "di" in parts:
         rounds, requests = (3, 300) if args.quick else (9, 3000)
-        best = asyncio.run(di_part(rounds, requests))
+        times = asyncio.run(di_part(rounds, requests))
         lines += [
             "## Per-request cost of DI: portside `Inject` vs FastAPI `Depends`",
             "",
-            f"Best of {rounds} interleaved rounds of {requests} in-process ASGI requests.",
+            (
+                f"{rounds} interleaved rounds of {requests} in-process ASGI requests per route: "
+                "each route's best round; each cost is the median over the rounds of the "
+                "difference of two routes in the same round."
+            ),
             "",
-            *di_report(best),
+            *di_report(times),
             "",
         ]
     if "split" in parts:

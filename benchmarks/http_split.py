@@ -13,7 +13,7 @@ Three contenders answer the same request, each called as an ASGI app without a s
   repository, the cache port's JSON entry, the domain object, the DTO).
 
 The users service runs in this process on PostgreSQL (its own schema), as ``portside run``
-would start it; both caches hold the user before the rounds. Best of interleaved rounds.
+would start it; both caches hold the user before the rounds. Interleaved rounds.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import http_handwritten
 import http_servers
-from http_asgi import Run, asgi_call, asgi_caller, best_of
+from http_asgi import Run, Times, asgi_call, asgi_caller, best, median_difference, timed_rounds
 from portside.config import load_config
 from portside.host import Host
 from portside.http import HttpServer
@@ -95,14 +95,13 @@ async def _register(app: Any, name: str) -> str:
     return str(json.loads(answer)["id"])
 
 
-Measure = Callable[[dict[str, Run]], Awaitable[dict[str, float]]]
+Measure = Callable[[dict[str, Run]], Awaitable[Any]]
 
 
-async def split_part(
-    rounds: int, requests: int, *, measure: Measure | None = None
-) -> dict[str, float] | str:
-    """Best-of-rounds microseconds per request per contender, or why it was skipped;
-    ``measure`` replaces the timing (the callers are ready and checked when it runs)."""
+async def split_part(rounds: int, requests: int, *, measure: Measure | None = None) -> Any:
+    """Microseconds per request per contender in each round (:data:`http_asgi.Times`), or
+    why it was skipped; ``measure`` replaces the timing and gives the result (the callers
+    are ready and checked when it runs)."""
     problem = http_servers.reachable(http_servers.PG_HOST, http_servers.PG_PORT)
     if problem is not None:
         return f"PostgreSQL is unreachable ({problem})"
@@ -133,7 +132,7 @@ async def split_part(
         await _check_alike(portside_app, hand_app, hand_id, service_id)
         if measure is not None:
             return await measure(callers)
-        return await best_of(callers, rounds, requests)
+        return await timed_rounds(callers, rounds, requests)
     finally:
         if host is not None:
             await host.stop()
@@ -144,27 +143,33 @@ async def split_part(
         )
 
 
-def split_report(best: dict[str, float] | str, rounds: int, requests: int) -> list[str]:
+def split_report(times: Times | str, rounds: int, requests: int) -> list[str]:
     lines = [
         "## Where a cached `GET /users/{id}` spends its time, in process",
         "",
     ]
-    if isinstance(best, str):
-        return [*lines, f"Skipped: {best}.", ""]
-    integration = best[MOUNTED] - best[HAND]
-    layers = best[SERVICE] - best[MOUNTED]
+    if isinstance(times, str):
+        return [*lines, f"Skipped: {times}.", ""]
+    fastest = best(times)
+    integration = median_difference(times, MOUNTED, HAND)
+    layers = median_difference(times, SERVICE, MOUNTED)
     return [
         *lines,
         (
-            f"Best of {rounds} interleaved rounds of {requests} in-process ASGI requests; the "
-            "users service on PostgreSQL in this process, every user cached. The hand-written "
-            "endpoint is mounted in portside's app, for its own rounds only, at the place it "
-            "has in the hand-written app's routes."
+            f"{rounds} interleaved rounds of {requests} in-process ASGI requests per contender; "
+            "the users service on PostgreSQL in this process, every user cached. The "
+            "hand-written endpoint is mounted in portside's app, for its own rounds only, at "
+            "the place it has in the hand-written app's routes. Each contender's best round; "
+            "the two costs are medians over the rounds of the difference of two contenders "
+            "in the same round."
         ),
         "",
         "| contender | µs per request | vs hand-written app |",
         "|---|---:|---:|",
-        *(f"| {name} | {value:.1f} | {best[HAND] / value:.2f}x |" for name, value in best.items()),
+        *(
+            f"| {name} | {value:.1f} | {fastest[HAND] / value:.2f}x |"
+            for name, value in fastest.items()
+        ),
         (
             "| **portside's HTTP integration** (middleware, DI scope, error handlers) "
             f"| **{integration:.1f}** | |"
