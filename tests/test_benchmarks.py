@@ -25,15 +25,19 @@ from portside.testing.sql import SERVERS, create_schema, drop_schema
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def load_benchmark(name: str) -> ModuleType:
+    """The module ``benchmarks/<name>.py``, imported by name as the scripts import their
+    siblings (dataclasses and pydantic look a class's module up in ``sys.modules``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
 @pytest.fixture(scope="module")
 def di_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("di_bench", ROOT / "benchmarks" / "di_bench.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["di_bench"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("di_bench")
 
 
 @pytest.mark.parametrize("scenario", ["a", "b", "c", "d"])
@@ -76,14 +80,7 @@ POSTGRES_URL = SERVERS["postgres"].url
 
 @pytest.fixture(scope="module")
 def http_handwritten() -> ModuleType:
-    path = ROOT / "benchmarks" / "http_handwritten.py"
-    spec = importlib.util.spec_from_file_location("http_handwritten", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["http_handwritten"] = module  # pydantic resolves its models' module by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("http_handwritten")
 
 
 @pytest.mark.postgres
@@ -157,18 +154,7 @@ async def test_the_hand_written_users_endpoints_work_as_the_service(
 
 @pytest.fixture(scope="module")
 def messaging_bench() -> ModuleType:
-    path = ROOT / "benchmarks" / "messaging_bench.py"
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports its sibling modules by name
-    try:
-        spec = importlib.util.spec_from_file_location("messaging_bench", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["messaging_bench"] = module  # dataclasses look their module up by name
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
+    return load_benchmark("messaging_bench")
 
 
 @pytest.mark.parametrize(
@@ -206,19 +192,7 @@ def test_a_broker_target_is_judged_on_the_best_and_on_the_median_round(
 
 @pytest.fixture(scope="module")
 def http_servers() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports its sibling modules by name
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "http_servers", ROOT / "benchmarks" / "http_servers.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["http_servers"] = module
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
+    return load_benchmark("http_servers")
 
 
 @pytest.mark.parametrize(
@@ -256,11 +230,7 @@ def test_the_http_target_is_judged_on_the_best_and_on_the_median_round(
 
 
 def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import http_instructions
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    http_instructions = load_benchmark("http_instructions")
     split = http_instructions.http_split
     for number, (name, total) in enumerate(
         [(split.HAND, 4_000), (split.MOUNTED, 5_000), (split.SERVICE, 8_000)], start=1
@@ -282,11 +252,7 @@ def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_pat
 
 
 def test_the_di_parts_instruction_counts_give_each_dependency_cost() -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import http_instructions
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    http_instructions = load_benchmark("http_instructions")
     names = http_instructions.DI_CONTENDERS
     assert set(names) == set(http_instructions.http_di_apps.callers())  # what the child counts
     counts = dict(zip(names, (10_400, 10_000, 30_000, 9_000), strict=True))
@@ -299,11 +265,7 @@ def test_the_di_parts_instruction_counts_give_each_dependency_cost() -> None:
 
 
 def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import http_split
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    http_split = load_benchmark("http_split")
     # A slow spell in round 2 lifts every contender; the best rounds come from round 1 for
     # two contenders and round 3 for the third, which alone would make the cost negative.
     times = {
