@@ -9,11 +9,16 @@ and cancel a timer per request). A task
 is therefore cancelled between ``seconds`` and ``seconds + resolution`` after it entered,
 and sees :class:`TimeoutError`, as with ``asyncio.timeout``; a cancellation that came from
 elsewhere stays a :class:`asyncio.CancelledError`.
+
+Deadlines are kept on :func:`time.monotonic`, read on entry and by the tick alike (the
+event loop's own clock is a method call more on every entry, and under another loop
+implementation need not be that clock).
 """
 
 from __future__ import annotations
 
 import asyncio
+from time import monotonic
 from types import TracebackType
 
 __all__ = ["Deadlines"]
@@ -48,13 +53,12 @@ class Deadlines:
         if not self._open:
             self._timer = None
             return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = monotonic()
         for limit, deadline in self._open.items():
             if deadline <= now and not limit.expired:
                 limit.expired = True
                 limit.task.cancel()
-        self._timer = loop.call_later(self.resolution, self._tick)
+        self._timer = asyncio.get_running_loop().call_later(self.resolution, self._tick)
 
 
 class _Limit:
@@ -73,10 +77,9 @@ class _Limit:
             raise RuntimeError("a time limit needs a running task")
         self.task, self.cancelling = task, task.cancelling()
         deadlines = self.deadlines
-        loop = task.get_loop()
-        deadlines._open[self] = loop.time() + deadlines.seconds
+        deadlines._open[self] = monotonic() + deadlines.seconds
         if deadlines._timer is None:
-            deadlines._timer = loop.call_later(deadlines.resolution, deadlines._tick)
+            deadlines._timer = task.get_loop().call_later(deadlines.resolution, deadlines._tick)
 
     def __exit__(
         self,
