@@ -100,5 +100,21 @@ def median_difference(times: Times, minuend: str, subtrahend: str) -> float:
     where the difference of the best rounds can come from two different spells (and
     even come out negative).
     """
-    pairs = zip(times[minuend], times[subtrahend], strict=True)
-    return statistics.median(a - b for a, b in pairs)
+    return statistics.median(_differences(times, minuend, subtrahend))
+
+
+def _differences(times: Times, minuend: str, subtrahend: str) -> list[float]:
+    return [a - b for a, b in zip(times[minuend], times[subtrahend], strict=True)]
+
+
+def cost_cell(times: Times, minuend: str, subtrahend: str) -> str:
+    """A report's cell for what ``minuend`` costs over ``subtrahend``: the
+    :func:`median_difference` in bold, the lowest and highest round's difference beside
+    it, and a warning when the rounds disagree on its sign (then the machine's noise is
+    larger than the cost, and the median says little)."""
+    differences = _differences(times, minuend, subtrahend)
+    low, high = min(differences), max(differences)
+    spread = f"rounds {low:.1f} to {high:.1f}"
+    if low < 0 < high:
+        spread += "; the sign changes from round to round: within the machine's noise"
+    return f"**{statistics.median(differences):.1f}** ({spread})"

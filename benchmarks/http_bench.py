@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
-from http_asgi import Times, best, median_difference, timed_rounds  # noqa: E402
+from http_asgi import Times, best, cost_cell, median_difference, timed_rounds  # noqa: E402
 from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
@@ -58,11 +58,14 @@ async def di_part(rounds: int, requests: int) -> Times:
 
 
 def di_report(times: Times) -> list[str]:
-    """The best round of each route; each cost is the median of its rounds' differences."""
+    """The best round of each route; each cost is the median of its rounds' differences,
+    with their range."""
     fastest = best(times)
     di = median_difference(times, "portside users", "portside plain")
     depends = median_difference(times, "Depends users", "Depends plain")
-    middleware = median_difference(times, "portside plain", "Depends plain")
+    depends_cost = cost_cell(times, "Depends users", "Depends plain")
+    di_cost = cost_cell(times, "portside users", "portside plain")
+    middleware = cost_cell(times, "portside plain", "Depends plain")
     ratio = f"{di / depends:.2f}x of `Depends`"
     return [
         "| measure | µs per request |",
@@ -71,9 +74,9 @@ def di_report(times: Times) -> list[str]:
         f"| FastAPI app, route without dependencies | {fastest['Depends plain']:.1f} |",
         f"| portside app, route with `Inject` graph | {fastest['portside users']:.1f} |",
         f"| portside app, route without dependencies | {fastest['portside plain']:.1f} |",
-        f"| **dependency cost, `Depends`** | **{depends:.1f}** |",
-        f"| **dependency cost, portside `Inject` + scope** | **{di:.1f}** ({ratio}) |",
-        f"| portside middleware (correlation id, limits, scope) | {middleware:.1f} |",
+        f"| **dependency cost, `Depends`** | {depends_cost} |",
+        f"| **dependency cost, portside `Inject` + scope** | {di_cost}, {ratio} |",
+        f"| portside middleware (correlation id, limits, scope) | {middleware} |",
     ]
 
 
@@ -119,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             (
                 f"{rounds} interleaved rounds of {requests} in-process ASGI requests per route: "
                 "each route's best round; each cost is the median over the rounds of the "
-                "difference of two routes in the same round."
+                "difference of two routes in the same round, with the lowest and highest "
+                "round's difference."
             ),
             "",
             *di_report(times),

@@ -264,6 +264,27 @@ def test_the_di_parts_instruction_counts_give_each_dependency_cost() -> None:
     assert "| portside middleware (correlation id, limits, scope) | 1,000 |" in report
 
 
+def test_the_di_costs_come_with_the_range_of_their_rounds() -> None:
+    http_bench = load_benchmark("http_bench")
+    times = {
+        "Depends users": [150.0, 190.0, 148.0],
+        "Depends plain": [100.0, 130.0, 101.0],
+        "portside users": [104.0, 134.0, 103.0],
+        "portside plain": [101.0, 129.0, 99.0],
+    }
+    report = "\n".join(http_bench.di_report(times))
+    assert "| **dependency cost, `Depends`** | **50.0** (rounds 47.0 to 60.0) |" in report
+    assert (
+        "| **dependency cost, portside `Inject` + scope** | **4.0** (rounds 3.0 to 5.0), "
+        "0.08x of `Depends` |"
+    ) in report
+    # 1, -1 and -2: the machine's noise is larger than what the middleware costs.
+    assert (
+        "| portside middleware (correlation id, limits, scope) | **-1.0** (rounds -2.0 to 1.0; "
+        "the sign changes from round to round: within the machine's noise) |"
+    ) in report
+
+
 def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
     http_split = load_benchmark("http_split")
     # A slow spell in round 2 lifts every contender; the best rounds come from round 1 for
@@ -275,5 +296,9 @@ def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
     }
     report = "\n".join(http_split.split_report(times, 3, 100))
     assert "| portside app, users service endpoint | 49.0 | 1.02x |" in report  # its best
-    assert "(middleware, DI scope, error handlers) | **4.0** |" in report
-    assert "domain object, DTO) | **8.0** |" in report  # median of 8, 9, -7
+    assert "(middleware, DI scope, error handlers) | **4.0** (rounds 4.0 to 4.0) |" in report
+    # The median of 8, 9 and -7; a cost whose sign changes between rounds is flagged.
+    assert (
+        "domain object, DTO) | **8.0** (rounds -7.0 to 9.0; the sign changes from round to "
+        "round: within the machine's noise) |"
+    ) in report
