@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from users.contract import dtos
 from users.domain import Course, User
 
-__all__ = ["course_dto", "user_dto"]
+__all__ = ["DTOS_MAX", "course_dto", "user_dto"]
 
 # The DTO's compiled validator, given the fields as a dict: it checks them as the DTO's
 # constructor would, without the constructor's keyword arguments. (Reading the domain
@@ -13,15 +15,34 @@ __all__ = ["course_dto", "user_dto"]
 # object is a Mapping: an isinstance check against an ABC, run in Python, per call.)
 _user_from = dtos.User.__pydantic_validator__.validate_python
 
+DTOS_MAX = 4096
+"""User DTOs kept by :func:`user_dto`, by their fields."""
+
+_made: dict[tuple[str, str, str | None, datetime], dtos.User] = {}
+
 
 def user_dto(user: User) -> dtos.User:
-    fields = {
-        "id": user.id,
-        "name": user.name,
-        "department": user.department,
-        "created": user.created,
-    }
-    dto: dtos.User = _user_from(fields)
+    """The contract's view of ``user``, its ``created`` in UTC.
+
+    DTOs are frozen, so the last :data:`DTOS_MAX` made are kept by their fields and handed
+    out again: a user read again is not validated into a DTO again (most of what serving
+    a cached user cost). The fields decide the DTO, so a kept one is never stale: a
+    changed user has other fields. (``created`` is compared as an instant, which is why
+    the DTO always shows it in UTC.)
+    """
+    key = (user.id, user.name, user.department, user.created)
+    dto = _made.get(key)
+    if dto is None:
+        fields = {
+            "id": user.id,
+            "name": user.name,
+            "department": user.department,
+            "created": user.created.astimezone(UTC),
+        }
+        dto = _user_from(fields)
+        if len(_made) >= DTOS_MAX:
+            del _made[next(iter(_made))]  # the oldest made goes first
+        _made[key] = dto
     return dto
 
 

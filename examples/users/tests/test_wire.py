@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
+from users.adapters import wire
 from users.adapters.wire import course_dto, user_dto
 from users.contract import dtos
 from users.domain import Course, User
@@ -20,3 +23,33 @@ def test_a_user_dto_is_the_dto_validation_would_build() -> None:
 def test_a_course_dto_names_the_course() -> None:
     course = Course.create("Rust")
     assert course_dto(course) == dtos.Course(id=course.id, name="Rust")
+
+
+def test_a_user_read_again_gets_the_dto_made_for_the_same_fields() -> None:
+    user = User.restore("u1", "ada", "R&D", NOW, 1)
+    first = user_dto(user)
+    assert user_dto(User.restore("u1", "ada", "R&D", NOW, 1)) is first  # DTOs are frozen
+    user.modify("Ada L.", "R&D")
+    changed = user_dto(user)
+    assert changed is not first
+    assert (changed.name, first.name) == ("Ada L.", "ada")
+
+
+def test_a_kept_dto_shows_created_in_utc_whatever_offset_the_user_came_with() -> None:
+    elsewhere = NOW.astimezone(timezone(timedelta(hours=-5)))
+    from_elsewhere = user_dto(User.restore("u2", "bob", None, elsewhere, 1))
+    from_utc = user_dto(User.restore("u2", "bob", None, NOW, 1))  # the same instant
+    assert from_utc is from_elsewhere
+    assert from_utc.created.utcoffset() == timedelta(0)
+    assert from_utc.model_dump_json().endswith('"created":"2026-03-01T12:30:15.123456Z"}')
+
+
+def test_the_dtos_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wire, "DTOS_MAX", 3)
+    monkeypatch.setattr(wire, "_made", {})
+    users = [User.restore(f"u{n}", f"user {n}", None, NOW, 1) for n in range(5)]
+    made = [user_dto(user) for user in users]
+    assert len(wire._made) == 3
+    assert sorted(dto.name for dto in wire._made.values()) == ["user 2", "user 3", "user 4"]
+    assert user_dto(users[4]) is made[4]
+    assert user_dto(users[0]) is not made[0]  # made again after it made room
