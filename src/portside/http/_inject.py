@@ -141,7 +141,7 @@ def _wrapper(
 
     async def with_services(**kwargs: Any) -> Any:
         connection = kwargs.pop(request) if pop else kwargs[request]
-        scope = request_scope(connection)
+        scope = connection.scope.get(SCOPE_KEY) or request_scope(connection)
         for name, service in services:
             kwargs[name] = await scope.aget(service)
         if is_async:

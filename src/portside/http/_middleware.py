@@ -111,7 +111,7 @@ class PortsideMiddleware:
         # One coroutine per request for everything this middleware does: it runs for
         # every request, and each further frame is a noticeable part of a small one.
         try:
-            declared = _declared_length(length)
+            declared = None if length is None else _declared_length(length)
             if declared is not None:  # the server delivers no more body than it declares
                 if declared > self.max_body:
                     await _too_large(self.max_body, scope["path"])(scope, receive, send_echoing)
@@ -122,7 +122,11 @@ class PortsideMiddleware:
                 await self.app(scope, receive, send_echoing)
                 return
             with self.work:
-                di_scope = self._di_scope(scope, receive)
+                di_scope = (
+                    self._di_scope(scope, receive)
+                    if self.wants_request
+                    else self.provider.create_scope()
+                )
                 scope[SCOPE_KEY] = di_scope
                 try:
                     with self.deadlines.limit():
@@ -152,10 +156,8 @@ class PortsideMiddleware:
             reset_correlation_id(token)
 
     def _di_scope(self, scope: Scope, receive: Receive) -> DIScope:
-        """The request's DI scope; the :class:`Request` in it is made only if one of its
-        services needs it."""
-        if not self.wants_request:
-            return self.provider.create_scope()
+        """The DI scope of a request whose services take the :class:`Request`: made only
+        if one of them is resolved."""
 
         def request_for(service: Any) -> Request:
             if service is Request:
@@ -165,10 +167,8 @@ class PortsideMiddleware:
         return self.provider.create_scope(lazy_context=request_for)
 
 
-def _declared_length(value: bytes | None) -> int | None:
-    """The Content-Length, if one is given and is a number."""
-    if value is None:
-        return None
+def _declared_length(value: bytes) -> int | None:
+    """The Content-Length, if it is a number."""
     try:
         return int(value)
     except ValueError:
