@@ -10,7 +10,8 @@ outbox the hand-written ``POST`` writes to). Both are seeded through their own
 a time, the servers interleaved, for a few rounds, and the round with the most requests
 per second is kept per server and endpoint. Every non-2xx answer counts as an error (a
 ``POST`` answered 409 too) and is reported. Both processes are stopped and both schemas
-dropped at the end, also after an error.
+dropped after their rounds, also after an error; then the next pair of processes starts,
+on schemas of its own, for its share of the rounds.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ SERVERS = (PORTSIDE, HANDWRITTEN)
 SEED = 200
 CONNECTIONS = 32
 TARGET = 0.9  # portside at least 0.9x the hand-written requests per second
+PAIRS = 3  # pairs of server processes, each started afresh for its share of the rounds
 ENDPOINTS = {"get": "`GET /users/{id}`", "post": "`POST /users`"}
 
 
@@ -335,11 +337,15 @@ def measure(
     duration: float,
     warmup: float,
     pids: dict[str, int] | None = None,
+    results: dict[tuple[str, str], Load] | None = None,
+    first_round: int = 0,
 ) -> dict[tuple[str, str], Load]:
-    """Interleaved rounds; with ``pids``, each result also gets the server's CPU time per
+    """Interleaved rounds, added to ``results`` (new ones by default) and numbered from
+    ``first_round``; with ``pids``, each result also gets the server's CPU time per
     answered request (``cpu_us``, warm-up included in both)."""
-    results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
-    for number in range(rounds):
+    if results is None:
+        results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
+    for number in range(first_round, first_round + rounds):
         order = SERVERS if number % 2 == 0 else SERVERS[::-1]
         for endpoint in ENDPOINTS:
             for name in order:
@@ -455,12 +461,17 @@ def skipped(reason: str) -> list[str]:
     ]
 
 
-def server_part(*, quick: bool) -> list[str]:
-    """Markdown lines: the table, the target and the setup; skipped without PostgreSQL."""
-    problem = reachable(PG_HOST, PG_PORT)
-    if problem is not None:
-        return skipped(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})")
-    rounds, duration, warmup = (1, 2.0, 0.5) if quick else (9, 5.0, 1.0)
+def _run_pair(
+    results: dict[tuple[str, str], Load],
+    rounds: int,
+    first_round: int,
+    duration: float,
+    warmup: float,
+    alone_seconds: float,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Start both servers on fresh schemas, seed and check them, run ``rounds`` loaded
+    rounds into ``results``, stop them and drop the schemas; the one-connection latencies
+    when ``alone_seconds`` is set."""
     tag = secrets.token_hex(4)
     schemas = {PORTSIDE: f"bench_{tag}_portside", HANDWRITTEN: f"bench_{tag}_handwritten"}
     asyncio.run(_execute(*(f'CREATE SCHEMA "{s}"' for s in schemas.values())))
@@ -484,15 +495,36 @@ def server_part(*, quick: bool) -> list[str]:
             check_alike(urls, ids, tag)
             outboxed = asyncio.run(_outbox_rows(schemas[HANDWRITTEN]))
             _require(outboxed == SEED + 1, f"hand-written outbox holds {outboxed} rows")
-            alone = sequential(urls, ids, 1.0 if quick else 3.0)
+            alone = sequential(urls, ids, alone_seconds) if alone_seconds else {}
             pids = {PORTSIDE: service.pid, HANDWRITTEN: handwritten.pid}
-            results = measure(urls, ids, rounds, duration, warmup, pids)
+            measure(urls, ids, rounds, duration, warmup, pids, results, first_round)
     finally:
         asyncio.run(_execute(*(f'DROP SCHEMA IF EXISTS "{s}" CASCADE' for s in schemas.values())))
+    return alone
+
+
+def server_part(*, quick: bool) -> list[str]:
+    """Markdown lines: the table, the target and the setup; skipped without PostgreSQL."""
+    problem = reachable(PG_HOST, PG_PORT)
+    if problem is not None:
+        return skipped(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})")
+    pairs, rounds, duration, warmup = (1, 1, 2.0, 0.5) if quick else (PAIRS, 3, 5.0, 1.0)
+    alone_seconds = 1.0 if quick else 3.0
+    results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
+    alone: dict[tuple[str, str], dict[str, Any]] = {}
+    for pair in range(pairs):
+        # Each pair of processes lays out its memory afresh (and hashes strings with its own
+        # seed): a process can be a few percent faster or slower than the next for that
+        # alone, so the rounds are spread over several pairs instead of one.
+        latencies = _run_pair(
+            results, rounds, pair * rounds, duration, warmup, 0 if pair else alone_seconds
+        )
+        alone = alone or latencies
+    total = pairs * rounds
     cores = os.cpu_count()
     alone_note = (
         "The same endpoints on one keep-alive connection, one request after the other "
-        f"({1.0 if quick else 3.0:g} s each, run before the loaded rounds):"
+        f"({alone_seconds:g} s each, on the first pair of servers before its loaded rounds):"
     )
     setup = (
         "The users reference service under `portside run` (PostgreSQL, in-memory bus with the "
@@ -505,8 +537,11 @@ def server_part(*, quick: bool) -> list[str]:
         "own process (uvicorn, one "
         f"worker); the load comes from `benchmarks/http_load.py` in a third process, {CONNECTIONS} "
         f"keep-alive connections, closed loop, {duration:g} s after {warmup:g} s of warm-up; "
-        f"one server under load at a time, servers interleaved, best of {rounds} round"
-        f"{'s' if rounds > 1 else ''} by requests per second. `GET` picks one of {SEED} users "
+        f"one server under load at a time, servers interleaved; {total} round"
+        f"{'s' if total > 1 else ''} in all, {rounds} on each of {pairs} pair"
+        f"{'s' if pairs > 1 else ''} of server processes started afresh (a process's memory "
+        "layout alone can make it a few percent faster or slower than the next). `GET` "
+        f"picks one of {SEED} users "
         "registered beforehand at random (after warm-up every one is cached); `POST` registers "
         "a new name every time. Errors are non-2xx answers or broken connections, summed over "
         "all rounds. ratio = portside / hand-written. Around each load run the server's CPU "

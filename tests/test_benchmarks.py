@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -224,6 +225,39 @@ def test_the_http_target_is_judged_on_the_best_and_on_the_median_round(
     mine, hand = sorted(ours)[1], sorted(theirs)[1]
     assert len(cpu) == len(http_servers.ENDPOINTS)
     assert all(f"portside {1e6 / mine:.0f} µs, hand-written {1e6 / hand:.0f} µs" in c for c in cpu)
+
+
+def test_the_loaded_rounds_are_spread_over_fresh_pairs_of_server_processes(
+    http_servers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs: list[tuple[int, int, float]] = []
+
+    def run_pair(
+        results: dict[tuple[str, str], Any],
+        rounds: int,
+        first_round: int,
+        duration: float,
+        warmup: float,
+        alone_seconds: float,
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        pairs.append((rounds, first_round, alone_seconds))
+        for number in range(first_round, first_round + rounds):
+            for key, load in results.items():
+                rps = 1000.0 + number if key[1] == http_servers.PORTSIDE else 1000.0
+                load.add({"rps": rps, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0})
+        alone = {"rps": 500.0, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
+        return dict.fromkeys(results, alone) if alone_seconds else {}
+
+    monkeypatch.setattr(http_servers, "reachable", lambda host, port: None)
+    monkeypatch.setattr(http_servers, "_run_pair", run_pair)
+    report = "\n".join(http_servers.server_part(quick=False))
+    # Three rounds on each of three pairs; the idle latencies on the first pair only.
+    assert pairs == [(3, 0, 3.0), (3, 3, 0), (3, 6, 0)]
+    assert "9 rounds in all, 3 on each of 3 pairs of server processes" in report
+    assert "rps per round, portside: 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008" in (
+        report
+    )
+    assert "| `GET /users/{id}` | 1.00 / 2.00 | 1.00 / 2.00 | 500 / 500 |" in report
 
 
 # -- the instructions part of http_bench.py ------------------------------------------------
