@@ -9,6 +9,8 @@ from pydantic import AwareDatetime, TypeAdapter
 from portside.cache import Cache
 from users.domain import User
 
+from ._kept import keep
+
 __all__ = ["CachedUsers"]
 
 # The layout's version is part of the key: after a change of layout, entries written by
@@ -49,11 +51,7 @@ class CachedUsers:
 
     def _parse(self, raw: bytes) -> Entry:
         fields: Entry = _read(raw)
-        decoded = self._decoded
-        if len(decoded) >= DECODED_MAX:
-            del decoded[next(iter(decoded))]  # the oldest parsed goes first
-        decoded[raw] = fields
-        return fields
+        return keep(self._decoded, raw, fields, DECODED_MAX)
 
     async def put(self, user: User, /) -> None:
         entry: Entry = (

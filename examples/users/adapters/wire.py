@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from users.contract import dtos
 from users.domain import Course, User
 
+from ._kept import keep
+
 __all__ = ["DTOS_MAX", "course_dto", "user_dto"]
 
 # The DTO's compiled validator, given the fields as a dict: it checks them as the DTO's
@@ -39,10 +41,7 @@ def user_dto(user: User) -> dtos.User:
             "department": user.department,
             "created": user.created.astimezone(UTC),
         }
-        dto = _user_from(fields)
-        if len(_made) >= DTOS_MAX:
-            del _made[next(iter(_made))]  # the oldest made goes first
-        _made[key] = dto
+        dto = keep(_made, key, _user_from(fields), DTOS_MAX)
     return dto
 
 
