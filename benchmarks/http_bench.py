@@ -23,7 +23,8 @@ Four parts, each side by side in one run:
             with FastAPI + SQLAlchemy (benchmarks/http_handwritten.py: the same table, the
             same outbox row per registration, the same in-process read cache). Each server
             is its own process (uvicorn, one worker); the load comes from a third process
-            (benchmarks/http_load.py, 32 keep-alive connections). Requests per second and
+            (wrk with benchmarks/http_load.lua when installed, else benchmarks/http_load.py;
+            32 keep-alive connections). Requests per second and
             p50/p99 latency; ratio = portside / hand-written.
 
     .venv/bin/python benchmarks/http_bench.py            # every part, writes results/http.md

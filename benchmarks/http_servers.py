@@ -1,6 +1,6 @@
 """The ``server`` part of ``http_bench.py``: the users service under ``portside run`` against
 the same endpoints hand-written (``http_handwritten.py``), each in its own process, on
-PostgreSQL, loaded by a third process (``http_load.py``).
+PostgreSQL, loaded by a third process (``wrk`` with ``http_load.lua``, else ``http_load.py``).
 
 Each server gets a fresh schema (``bench_<random>``) made by the users service's
 migrations: portside migrates its own at start (``migrate_on_start``); the hand-written
@@ -23,6 +23,7 @@ import math
 import os
 import queue
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -281,6 +282,13 @@ class Load:
             self.best = result
 
 
+def load_generator() -> str:
+    """``wrk`` when it is installed (Debian's package ``wrk``): its event loop in C leaves
+    the machine's cores to the servers; else ``http_load.py``, the same requests from a
+    Python process."""
+    return "wrk" if shutil.which("wrk") else "http_load.py"
+
+
 def load(
     url: str,
     endpoint: str,
@@ -290,7 +298,11 @@ def load(
     warmup: float,
     connections: int = CONNECTIONS,
 ) -> dict[str, Any]:
-    """One run of ``http_load.py`` in its own process; its JSON result."""
+    """One run of the load generator in its own process; its result: ``requests`` (2xx
+    answers after warm-up), ``completed`` (all answers, warm-up included), ``errors``,
+    ``rps``, ``p50_ms``, ``p99_ms``."""
+    if load_generator() == "wrk":
+        return _wrk(url, endpoint, ids, tag, duration, warmup, connections)
     command = [
         sys.executable,
         str(HERE / "http_load.py"),
@@ -306,14 +318,67 @@ def load(
     if endpoint == "get":
         command += ["--url", f"{url}/users/{{id}}", "--ids", ",".join(ids)]
     else:
-        body = json.dumps({"name": "load-{n}", "department": "R&D"})
-        command += ["--url", f"{url}/users", "--method", "POST", "--body", body]
+        command += ["--url", f"{url}/users", "--method", "POST", "--body", POST_BODY]
+    return _json_line(_run(command, duration + warmup))
+
+
+LOAD_NOTES = {
+    "wrk": "`wrk` (one thread, `benchmarks/http_load.lua`)",
+    "http_load.py": (
+        "`benchmarks/http_load.py` (`wrk` is not installed; this Python generator takes "
+        "CPU time the servers would otherwise have)"
+    ),
+}
+POST_BODY = json.dumps({"name": "load-{n}", "department": "R&D"})
+
+
+def _run(command: list[str], seconds: float) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + warmup + 120, check=False
+        command, capture_output=True, text=True, timeout=seconds + 120, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed ({done.returncode}):\n{done.stderr}")
+    return done
+
+
+def _json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _wrk(
+    url: str,
+    endpoint: str,
+    ids: list[str],
+    tag: str,
+    duration: float,
+    warmup: float,
+    connections: int,
+) -> dict[str, Any]:
+    """A warm-up run and a measured run of ``wrk`` (one thread) with ``http_load.lua``."""
+    if endpoint == "get":
+        arguments = ["GET", "/users/{id}", ",".join(ids), "", tag]
+    else:
+        arguments = ["POST", "/users", "", POST_BODY, tag]
+
+    def run(seconds: float, part: str) -> dict[str, Any]:
+        whole = max(1, round(seconds))  # wrk takes whole seconds
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{whole}s", "--timeout", "10s"]
+        command += ["-s", str(HERE / "http_load.lua"), url, "--", *arguments]
+        command[-1] = f"{tag}{part}"  # names stay unique across the two runs
+        return _json_line(_run(command, whole))
+
+    warm = run(warmup, "w") if warmup > 0 else {"requests": 0}
+    timed = run(duration, "m")
+    answered = timed["requests"] - timed["status_errors"]
+    return {
+        "requests": answered,
+        "completed": warm["requests"] + timed["requests"],
+        "errors": timed["status_errors"] + timed["socket_errors"],
+        "rps": answered / (timed["duration_us"] / 1e6),
+        "p50_ms": timed["p50_us"] / 1000,
+        "p99_ms": timed["p99_us"] / 1000,
+        "mean_ms": timed["mean_us"] / 1000,
+    }
 
 
 def sequential(
@@ -535,8 +600,9 @@ def server_part(*, quick: bool) -> list[str]:
         "both, by portside with one `SELECT 1`, by the hand-written app with SQLAlchemy's "
         "pre-ping, which on asyncpg is BEGIN, the ping and ROLLBACK). Each server is its "
         "own process (uvicorn, one "
-        f"worker); the load comes from `benchmarks/http_load.py` in a third process, {CONNECTIONS} "
-        f"keep-alive connections, closed loop, {duration:g} s after {warmup:g} s of warm-up; "
+        f"worker); the load comes from {LOAD_NOTES[load_generator()]} in a third process, "
+        f"{CONNECTIONS} keep-alive connections, closed loop, {duration:g} s after "
+        f"{warmup:g} s of warm-up; "
         f"one server under load at a time, servers interleaved; {total} round"
         f"{'s' if total > 1 else ''} in all, {rounds} on each of {pairs} pair"
         f"{'s' if pairs > 1 else ''} of server processes started afresh (a process's memory "

@@ -3,10 +3,14 @@
 Timing is never asserted here; ``make bench`` reports it.
 """
 
+import http.server
 import importlib.util
 import json
+import shutil
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -258,6 +262,77 @@ def test_the_loaded_rounds_are_spread_over_fresh_pairs_of_server_processes(
         report
     )
     assert "| `GET /users/{id}` | 1.00 / 2.00 | 1.00 / 2.00 | 500 / 500 |" in report
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
+    """A small HTTP/1.1 server on a free port that records each request and answers 201,
+    or 404 for the user ``c``; its URL and the records."""
+    seen: list[tuple[str, str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def _answer(self, method: str) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((method, self.path, body))
+            status = 404 if self.path == "/users/c" else 201
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (Debian: wrk)")
+def test_wrk_sends_the_load_generators_requests_and_counts_errors(
+    http_servers: ModuleType, recording_server: tuple[str, list[tuple[str, str, bytes]]]
+) -> None:
+    url, seen = recording_server
+    assert http_servers.load_generator() == "wrk"
+
+    got = http_servers.load(url, "get", ["a", "b", "c"], "t1", 1.0, 0.0, connections=1)
+    paths = [path for method, path, _ in seen if method == "GET"]
+    assert set(paths) == {"/users/a", "/users/b", "/users/c"}  # each id, at random
+    missing = paths.count("/users/c")  # answered 404: errors, not requests
+    # wrk counts what it read back; one request may still be on its way at the end.
+    assert missing - 1 <= got["errors"] <= missing
+    assert len(paths) - 1 <= got["requests"] + got["errors"] <= len(paths)
+    assert got["completed"] == got["requests"] + got["errors"]
+    # Over the run's own length, which wrk measures: one second and a little more.
+    assert got["requests"] / 1.5 < got["rps"] <= got["requests"]
+    assert 0 < got["p50_ms"] <= got["p99_ms"]
+
+    seen.clear()
+    got = http_servers.load(url, "post", [], "t2", 1.0, 0.0, connections=2)
+    bodies = [json.loads(body) for method, path, body in seen if method == "POST"]
+    names = [body["name"] for body in bodies]
+    assert len(names) == len(set(names)) > 2  # a new name every time, across connections
+    assert all(
+        name.startswith("load-t2") and body["department"] == "R&D"
+        for name, body in zip(names, bodies, strict=True)
+    )
+    assert got["errors"] == 0
+    assert len(names) - 2 <= got["requests"] <= len(names)
 
 
 # -- the instructions part of http_bench.py ------------------------------------------------
