@@ -92,3 +92,58 @@ async def test_the_timer_runs_while_tasks_are_limited_and_stops_at_an_idle_tick(
 def test_the_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         Deadlines(0)
+
+
+async def test_enter_and_leave_turn_an_expired_limits_cancellation_into_timeout_error() -> None:
+    deadlines = Deadlines(0.05)
+    limit = deadlines.enter()
+    assert deadlines.pending == 1
+    with pytest.raises(asyncio.CancelledError) as cancelled:
+        await asyncio.Event().wait()
+    with pytest.raises(TimeoutError) as timed_out:
+        deadlines.leave(limit, cancelled.value)
+    assert timed_out.value.__cause__ is cancelled.value
+    assert deadlines.pending == 0
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_leave_passes_over_a_cancellation_from_elsewhere_and_a_normal_end() -> None:
+    deadlines = Deadlines(5.0)
+    entered = asyncio.Event()
+
+    async def work() -> None:
+        limit = deadlines.enter()
+        cancelled = None
+        try:
+            entered.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+            raise
+        finally:
+            deadlines.leave(limit, cancelled)  # not expired: the cancellation goes on
+
+    task = asyncio.create_task(work())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    limit = deadlines.enter()
+    deadlines.leave(limit)
+    assert deadlines.pending == 0
+
+
+async def test_enter_needs_a_running_task() -> None:
+    loop = asyncio.get_running_loop()
+    refused: asyncio.Future[str] = loop.create_future()
+
+    def outside_any_task() -> None:  # a plain callback of the loop
+        try:
+            Deadlines(1.0).enter()
+        except RuntimeError as exc:
+            refused.set_result(str(exc))
+        else:
+            refused.set_result("entered")
+
+    loop.call_soon(outside_any_task)
+    assert "needs a running task" in await refused

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from time import monotonic
 from types import TracebackType
+from typing import Any
 
 __all__ = ["Deadlines"]
 
@@ -45,9 +46,31 @@ class Deadlines:
         """The event loop time of the next tick, ``None`` while the timer is stopped."""
         return None if self._timer is None else self._timer.when()
 
-    def limit(self) -> _Limit:
+    def limit(self) -> _Block:
         """``with deadlines.limit():`` (in a task) runs the block within the time limit."""
-        return _Limit(self)
+        return _Block(self)
+
+    def enter(self) -> _Limit:
+        """Start the time limit of the current task; end it with :meth:`leave`, once,
+        whatever happens (``with limit()`` does both)."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a time limit needs a running task")
+        # Made without a call to __init__: this runs for every request.
+        limit = _new(_Limit)
+        limit.task, limit.cancelling, limit.expired = task, task.cancelling(), False
+        self._open[limit] = monotonic() + self.seconds
+        if self._timer is None:
+            self._timer = task.get_loop().call_later(self.resolution, self._tick)
+        return limit
+
+    def leave(self, limit: _Limit, cancelled: BaseException | None = None) -> None:
+        """End ``limit``. Given the :class:`asyncio.CancelledError` that ended the block,
+        raise :class:`TimeoutError` from it when this limit's expiry caused it (as
+        ``asyncio.timeout``: only when no other cancellation is pending)."""
+        del self._open[limit]
+        if cancelled is not None and limit.expired and limit.task.uncancel() <= limit.cancelling:
+            raise TimeoutError from cancelled
 
     def _tick(self) -> None:
         if not self._open:
@@ -61,25 +84,31 @@ class Deadlines:
         self._timer = asyncio.get_running_loop().call_later(self.resolution, self._tick)
 
 
-class _Limit:
-    """A plain (not async) context manager: entering and leaving await nothing, so they
-    need no coroutine per block."""
+_new = object.__new__
 
-    __slots__ = ("cancelling", "deadlines", "expired", "task")
+
+class _Limit:
+    """One open time limit: its task, the task's count of pending cancellations when it
+    began, and whether a tick cancelled the task for it."""
+
+    __slots__ = ("cancelling", "expired", "task")
+
+    task: asyncio.Task[Any]
+    cancelling: int
+    expired: bool
+
+
+class _Block:
+    """``with`` over :meth:`Deadlines.enter` and :meth:`Deadlines.leave`: a plain (not
+    async) context manager, so entering and leaving need no coroutine."""
+
+    __slots__ = ("deadlines", "limit")
 
     def __init__(self, deadlines: Deadlines) -> None:
         self.deadlines = deadlines
-        self.expired = False
 
     def __enter__(self) -> None:
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("a time limit needs a running task")
-        self.task, self.cancelling = task, task.cancelling()
-        deadlines = self.deadlines
-        deadlines._open[self] = monotonic() + deadlines.seconds
-        if deadlines._timer is None:
-            deadlines._timer = task.get_loop().call_later(deadlines.resolution, deadlines._tick)
+        self.limit = self.deadlines.enter()
 
     def __exit__(
         self,
@@ -87,11 +116,4 @@ class _Limit:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        del self.deadlines._open[self]
-        # As asyncio.timeout: a timeout only when no other cancellation is pending.
-        if (
-            self.expired
-            and self.task.uncancel() <= self.cancelling
-            and exc_type is asyncio.CancelledError
-        ):
-            raise TimeoutError from exc
+        self.deadlines.leave(self.limit, exc if exc_type is asyncio.CancelledError else None)

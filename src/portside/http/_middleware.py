@@ -11,9 +11,11 @@ exception no handler answered becomes a 500 problem with an opaque id.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -21,7 +23,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portside._deadlines import Deadlines
 from portside._failures import classify
-from portside.di import Scope as DIScope
 from portside.di import ServiceProvider
 from portside.host import Host, ShuttingDown
 from portside.observability import (
@@ -101,12 +102,14 @@ class PortsideMiddleware:
         echoed = (_HEADER, correlation_id.encode())
         started = False
 
-        async def send_echoing(message: Message) -> None:
+        def send_echoing(message: Message) -> Awaitable[None]:
+            # Not a coroutine function: it hands back the server's own awaitable, which
+            # spares a coroutine per message (ASGI asks only that send be awaitable).
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", ()), echoed]
-            await send(message)
+            return send(message)
 
         # One coroutine per request for everything this middleware does: it runs for
         # every request, and each further frame is a noticeable part of a small one.
@@ -122,49 +125,56 @@ class PortsideMiddleware:
                 await self.app(scope, receive, send_echoing)
                 return
             with self.work:
-                di_scope = (
-                    self._di_scope(scope, receive)
-                    if self.wants_request
-                    else self.provider.create_scope()
+                di_scope = self.provider.create_scope(
+                    None, partial(_request_of, scope, receive) if self.wants_request else None
                 )
                 scope[SCOPE_KEY] = di_scope
                 try:
-                    with self.deadlines.limit():
+                    # Deadlines.limit() written out: two calls instead of four per request.
+                    limit = self.deadlines.enter()
+                    cancelled = None
+                    try:
                         await self.app(scope, receive, send_echoing)
+                    except asyncio.CancelledError as exc:
+                        cancelled = exc
+                        raise
+                    finally:
+                        # TimeoutError instead of the cancellation, if the limit expired.
+                        self.deadlines.leave(limit, cancelled)
                 finally:
                     # The DI scope holds this dict (through the function that makes the
                     # Request, and the Request if it was made): without this, every
                     # request would leave a reference cycle for the garbage collector.
                     del scope[SCOPE_KEY]
                     await di_scope.aclose()
-        except TimeoutError:
-            log.warning("%s %s exceeded %g s", scope["method"], scope["path"], self.timeout)
-            if started:
-                raise
-            detail = f"the request took longer than {self.timeout:g} s"
-            await problem(504, detail, instance=scope["path"])(scope, receive, send_echoing)
-        except ShuttingDown as exc:
-            await failure_response(classify(exc), instance=scope["path"])(
-                scope, receive, send_echoing
-            )
         except Exception as exc:
-            if started:
+            answer = self._answer(exc, scope, started=started)
+            if answer is None:
                 raise
-            failure = classify(exc, where=f"{scope['method']} {scope['path']}")
-            await failure_response(failure, instance=scope["path"])(scope, receive, send_echoing)
+            await answer(scope, receive, send_echoing)
         finally:
             reset_correlation_id(token)
 
-    def _di_scope(self, scope: Scope, receive: Receive) -> DIScope:
-        """The DI scope of a request whose services take the :class:`Request`: made only
-        if one of them is resolved."""
+    def _answer(self, exc: Exception, scope: Scope, *, started: bool) -> ASGIApp | None:
+        """The response to a request that ``exc`` ended, or ``None`` to let ``exc`` go on
+        (a response already started can only be cut off, by the server)."""
+        if isinstance(exc, ShuttingDown):
+            return failure_response(classify(exc), instance=scope["path"])
+        if isinstance(exc, TimeoutError):
+            log.warning("%s %s exceeded %g s", scope["method"], scope["path"], self.timeout)
+            detail = f"the request took longer than {self.timeout:g} s"
+            return None if started else problem(504, detail, instance=scope["path"])
+        if started:
+            return None
+        failure = classify(exc, where=f"{scope['method']} {scope['path']}")
+        return failure_response(failure, instance=scope["path"])
 
-        def request_for(service: Any) -> Request:
-            if service is Request:
-                return Request(scope, receive)
-            raise LookupError(service)
-
-        return self.provider.create_scope(lazy_context=request_for)
+def _request_of(scope: Scope, receive: Receive, service: Any) -> Request:
+    """The lazy context of a request's DI scope (bound to the request with ``partial``):
+    the :class:`Request`, made only if a service resolved in the scope takes it."""
+    if service is Request:
+        return Request(scope, receive)
+    raise LookupError(service)
 
 
 def _declared_length(value: bytes) -> int | None:
