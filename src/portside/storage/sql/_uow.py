@@ -303,7 +303,7 @@ class SqlRepository(Repository[A]):
                 f"{type(self).__name__} is written with SQLAlchemy and needs the sql storage "
                 f"provider; the unit of work is a {type(uow).__name__}"
             )
-        super().__init__(uow)
+        self.uow = uow  # all that Repository.__init__ does, without a call more per request
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Any:
         return await self.uow.execute(statement, parameters)
