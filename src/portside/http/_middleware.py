@@ -169,6 +169,7 @@ class PortsideMiddleware:
         failure = classify(exc, where=f"{scope['method']} {scope['path']}")
         return failure_response(failure, instance=scope["path"])
 
+
 def _request_of(scope: Scope, receive: Receive, service: Any) -> Request:
     """The lazy context of a request's DI scope (bound to the request with ``partial``):
     the :class:`Request`, made only if a service resolved in the scope takes it."""
