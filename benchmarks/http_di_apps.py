@@ -128,6 +128,12 @@ def depends_app() -> FastAPI:
     async def plain(user_id: str) -> dict[str, object]:
         return {"id": user_id, "page": 20, "at": 0.0}
 
+    # FastAPI's own routes (OpenAPI document, docs pages) last, where portside's app has
+    # them: each route tried before the matching one costs a request some time, and the
+    # two apps' plain routes are compared for the cost of portside's middleware alone.
+    own = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    routes = app.router.routes
+    routes.sort(key=lambda route: getattr(route, "path", None) in own)  # stable
     return app
 
 
