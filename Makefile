@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := dev,bench,sqlite,postgres,mysql,migrations,redis,rabbitmq,nats,http,grpc
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint bench run tour protos clean
+.PHONY: help install lock test lint bench run tour protos clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -14,10 +14,23 @@ help: ## list the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# constraints.txt holds the release of every package the install resolved when it was last
+# refreshed (`make lock`): a clean clone installs the same set, so a new upstream release
+# cannot turn CI red on its own.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
+
+LOCK_VENV := .venv-lock
+
+lock: ## re-resolve constraints.txt: the newest releases pyproject.toml admits
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 install: $(STAMP) ## create .venv and install portside with every extra and the dev tools
 
@@ -55,4 +68,4 @@ protos: $(STAMP) ## regenerate the examples' gRPC code (and .pyi stubs) from the
 		examples/users/contract/proto/users.proto
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var
