@@ -497,6 +497,14 @@ def report(results: dict[tuple[str, str], Load]) -> list[str]:
             f"- {label}: {ratio:.2f}x best round to best round, {middle:.2f}x the median "
             f"round's ratio; target {met}. rps per round, {rounds}"
         )
+        if len(paired) > 1:
+            # How far one round's verdict can swing on this machine: the spread of the
+            # rounds' ratios says how much a single run's figures can be trusted.
+            low, _, high = statistics.quantiles(paired, n=4, method="inclusive")
+            verdicts.append(
+                f"  - the rounds' own ratios: {min(paired):.2f} to {max(paired):.2f}, the "
+                f"middle half {low:.2f} to {high:.2f}"
+            )
         if ours.cpu_us and theirs.cpu_us:
             mine, hand = statistics.median(ours.cpu_us), statistics.median(theirs.cpu_us)
             verdicts.append(
