@@ -301,24 +301,19 @@ def load(
     """One run of the load generator in its own process; its result: ``requests`` (2xx
     answers after warm-up), ``completed`` (all answers, warm-up included), ``errors``,
     ``rps``, ``p50_ms``, ``p99_ms``."""
-    if load_generator() == "wrk":
-        return _wrk(url, endpoint, ids, tag, duration, warmup, connections)
-    command = [
-        sys.executable,
-        str(HERE / "http_load.py"),
-        "--connections",
-        str(connections),
-        "--duration",
-        str(duration),
-        "--warmup",
-        str(warmup),
-        "--tag",
-        tag,
-    ]
     if endpoint == "get":
-        command += ["--url", f"{url}/users/{{id}}", "--ids", ",".join(ids)]
+        method, path, body = "GET", "/users/{id}", None
     else:
-        command += ["--url", f"{url}/users", "--method", "POST", "--body", POST_BODY]
+        method, path, body, ids = "POST", "/users", POST_BODY, []
+    if load_generator() == "wrk":
+        lua = [method, path, ",".join(ids), body or ""]
+        return _wrk(url, lua, tag, duration, warmup, connections)
+    command = [sys.executable, str(HERE / "http_load.py"), "--url", url + path]
+    command += ["--method", method, "--ids", ",".join(ids), "--tag", tag]
+    command += ["--connections", str(connections)]
+    command += ["--duration", str(duration), "--warmup", str(warmup)]
+    if body is not None:
+        command += ["--body", body]
     return _json_line(_run(command, duration + warmup))
 
 
@@ -346,25 +341,16 @@ def _json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def _wrk(
-    url: str,
-    endpoint: str,
-    ids: list[str],
-    tag: str,
-    duration: float,
-    warmup: float,
-    connections: int,
+    url: str, lua: list[str], tag: str, duration: float, warmup: float, connections: int
 ) -> dict[str, Any]:
-    """A warm-up run and a measured run of ``wrk`` (one thread) with ``http_load.lua``."""
-    if endpoint == "get":
-        arguments = ["GET", "/users/{id}", ",".join(ids), "", tag]
-    else:
-        arguments = ["POST", "/users", "", POST_BODY, tag]
+    """A warm-up run and a measured run of ``wrk`` (one thread) with ``http_load.lua``,
+    given the script's arguments but the tag."""
 
     def run(seconds: float, part: str) -> dict[str, Any]:
         whole = max(1, round(seconds))  # wrk takes whole seconds
         command = ["wrk", "-t1", f"-c{connections}", f"-d{whole}s", "--timeout", "10s"]
-        command += ["-s", str(HERE / "http_load.lua"), url, "--", *arguments]
-        command[-1] = f"{tag}{part}"  # names stay unique across the two runs
+        command += ["-s", str(HERE / "http_load.lua"), url, "--", *lua]
+        command.append(f"{tag}{part}")  # names stay unique across the two runs
         return _json_line(_run(command, whole))
 
     warm = run(warmup, "w") if warmup > 0 else {"requests": 0}

@@ -228,7 +228,7 @@ def test_the_http_target_is_judged_on_the_best_and_on_the_median_round(
     spread = [line for line in lines if "the rounds' own ratios" in line]
     ratios = sorted(a / b for a, b in zip(ours, theirs, strict=True))
     assert len(spread) == len(http_servers.ENDPOINTS)
-    assert all(f"{ratios[0]:.2f} to {ratios[-1]:.2f}, the middle half" in s for s in spread)
+    assert all(f"{ratios[0]:.2f} to {ratios[-1]:.2f}, the middle half" in line for line in spread)
     cpu = [line for line in lines if "server CPU time per answered request" in line]
     mine, hand = sorted(ours)[1], sorted(theirs)[1]
     assert len(cpu) == len(http_servers.ENDPOINTS)
