@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from fastapi import APIRouter, Depends, FastAPI
 
 from http_asgi import Run, asgi_caller
+from http_handwritten import TELEMETRY_OFF
 from portside.di import ServiceCollection
 from portside.http import Inject, Routes, build_app
 
@@ -118,7 +119,8 @@ async def use_case(
 
 
 def depends_app() -> FastAPI:
-    app = FastAPI()
+    # FastAPI configured as portside's app is: its own OpenTelemetry instrumentation off.
+    app = FastAPI(telemetry=TELEMETRY_OFF)
 
     @app.get("/users/{user_id}")
     async def get_user(user_id: str, get: GetUser = Depends(use_case)) -> dict[str, object]:

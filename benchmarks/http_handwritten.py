@@ -14,6 +14,8 @@ It does the work the users service does for these two endpoints, written directl
 - Every response echoes ``X-Correlation-ID`` (the caller's, else a new one), which is also
   the envelope's correlation id; a pure ASGI middleware, as a careful hand-written app
   would have it.
+- FastAPI's own OpenTelemetry instrumentation is off, as in portside's app by default
+  (:data:`TELEMETRY_OFF`).
 
 The tables are the ones the users service's migrations create (``http_servers.py``
 creates them in the schema named here). The engine has portside's pool defaults
@@ -62,7 +64,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["NewUser", "User", "UserCache", "create_app", "main", "make_engine", "tables"]
+__all__ = [
+    "TELEMETRY_OFF",
+    "NewUser",
+    "User",
+    "UserCache",
+    "create_app",
+    "main",
+    "make_engine",
+    "tables",
+]
 
 NAME_MAX = 64
 DEPARTMENT_MAX = 64
@@ -244,11 +255,29 @@ def envelope(user_id: str, name: str, department: str | None) -> tuple[str, str]
     return message_id, body
 
 
-def create_app(engine: AsyncEngine, schema: str | None, *, cache: UserCache | None = None) -> Any:
-    """The ASGI app (FastAPI inside the correlation-id middleware) on ``engine``."""
+TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's own OpenTelemetry instrumentation off, as portside's app has it unless
+``[http] telemetry`` is set. FastAPI's default looks the global OpenTelemetry providers up
+on every request, configured or not; off in both apps, the two compare for their layers
+(``http_split.py`` counts what the default costs)."""
+
+
+def create_app(
+    engine: AsyncEngine,
+    schema: str | None,
+    *,
+    cache: UserCache | None = None,
+    telemetry: bool = False,
+) -> Any:
+    """The ASGI app (FastAPI inside the correlation-id middleware) on ``engine``;
+    ``telemetry`` keeps FastAPI's default, its own OpenTelemetry instrumentation."""
     users, outbox = tables(schema)
     cache = cache or UserCache()
-    app = FastAPI(title="users (hand-written)", redoc_url=None)
+    app = FastAPI(
+        title="users (hand-written)",
+        redoc_url=None,
+        telemetry=None if telemetry else TELEMETRY_OFF,
+    )
 
     def duplicate(name: str) -> JSONResponse:
         return JSONResponse({"detail": f"duplicate user for {name}"}, status_code=409)

@@ -40,7 +40,6 @@ void zero(void) { CALLGRIND_ZERO_STATS; }
 void dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
 """
 WARMUP = 200
-SPLIT_CONTENDERS = (http_split.HAND, http_split.MOUNTED, http_split.SERVICE)
 DI_CONTENDERS = ("portside users", "portside plain", "Depends users", "Depends plain")
 """The names ``http_di_apps.callers()`` gives its routes."""
 
@@ -95,7 +94,7 @@ def instructions_part(requests: int, part: str = "split") -> dict[str, float] | 
     expected = (
         set(DI_CONTENDERS)
         if part == "di"
-        else {http_split.HAND, http_split.MOUNTED, http_split.SERVICE}
+        else set(http_split.CONTENDERS)
     )
     if set(counts) != expected:
         return f"the counting run reported {sorted(counts)}"

@@ -1,7 +1,7 @@
 """The ``split`` part of ``http_bench.py``: where a cached ``GET /users/{id}`` of the users
 service spends the time the hand-written endpoint does not, measured in process.
 
-Three contenders answer the same request, each called as an ASGI app without a socket:
+Four contenders answer the same request, each called as an ASGI app without a socket:
 
 - the hand-written app (``http_handwritten.py``);
 - portside's app of the users service, serving the *hand-written* endpoint (mounted, for
@@ -10,7 +10,10 @@ Three contenders answer the same request, each called as an ASGI app without a s
   is portside's HTTP integration (middleware, DI scope, error handlers);
 - the same portside app serving the users service's own endpoint: the difference to the
   second is the service's layers (``Inject`` of the use case with its unit of work and
-  repository, the cache port's JSON entry, the domain object, the DTO).
+  repository, the cache port's JSON entry, the domain object, the DTO);
+- the hand-written app with FastAPI's default telemetry (its own OpenTelemetry
+  instrumentation, which looks the global providers up on every request): the difference
+  to the first is what that default costs, which the other three leave off.
 
 The users service runs in this process on PostgreSQL (its own schema), as ``portside run``
 would start it; both caches hold the user before the rounds. Interleaved rounds.
@@ -38,6 +41,8 @@ from portside.http import HttpServer
 HAND = "hand-written app, hand-written endpoint"
 MOUNTED = "portside app, hand-written endpoint"
 SERVICE = "portside app, users service endpoint"
+DEFAULTS = "hand-written app with FastAPI's default telemetry"
+CONTENDERS = (HAND, MOUNTED, SERVICE, DEFAULTS)
 
 
 def _hand_written_get(hand_app: Any, path: str) -> tuple[int, APIRoute]:
@@ -119,6 +124,7 @@ async def split_part(rounds: int, requests: int, *, measure: Measure | None = No
         portside_app = (await host.providers["users"].aget(HttpServer)).app
         engine = http_handwritten.make_engine(http_servers.PG_URL)
         hand_app = http_handwritten.create_app(engine, schemas["hand"])
+        defaults_app = http_handwritten.create_app(engine, schemas["hand"], telemetry=True)
         hand_id = await _register(hand_app, f"split-{tag}-hand")
         service_id = await _register(portside_app, f"split-{tag}-portside")
         callers = {
@@ -126,6 +132,9 @@ async def split_part(rounds: int, requests: int, *, measure: Measure | None = No
             # The hand-written endpoint reads the hand-written app's cache and table.
             MOUNTED: _mounted_caller(portside_app, hand_app, hand_id),
             SERVICE: asgi_caller(portside_app, f"/users/{service_id}"),
+            # What FastAPI's default costs: its per-request look-up of the global
+            # OpenTelemetry providers, which both apps above leave off.
+            DEFAULTS: asgi_caller(defaults_app, f"/users/{hand_id}"),
         }
         for caller in callers.values():
             await caller(200)  # warm up: caches filled, the DI graph compiled
@@ -153,6 +162,7 @@ def split_report(times: Times | str, rounds: int, requests: int) -> list[str]:
     fastest = best(times)
     integration = cost_cell(times, MOUNTED, HAND)
     layers = cost_cell(times, SERVICE, MOUNTED)
+    default = cost_cell(times, DEFAULTS, HAND)
     return [
         *lines,
         (
@@ -177,6 +187,10 @@ def split_report(times: Times | str, rounds: int, requests: int) -> list[str]:
         (
             "| **the users service's layers** (use case via `Inject`, cache port, domain "
             f"object, DTO) | {layers} | |"
+        ),
+        (
+            "| **FastAPI's default telemetry** (its per-request look-up of the global "
+            f"OpenTelemetry providers; off in the contenders above) | {default} | |"
         ),
         "",
     ]

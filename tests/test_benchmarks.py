@@ -377,7 +377,13 @@ def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_pat
     http_instructions = load_benchmark("http_instructions")
     split = http_instructions.http_split
     for number, (name, total) in enumerate(
-        [(split.HAND, 4_000), (split.MOUNTED, 5_000), (split.SERVICE, 8_000)], start=1
+        [
+            (split.HAND, 4_000),
+            (split.MOUNTED, 5_000),
+            (split.SERVICE, 8_000),
+            (split.DEFAULTS, 4_400),
+        ],
+        start=1,
     ):
         (tmp_path / f"counts.77.{number}").write_text(
             f"# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npid: 77\ncmd: python\n"
@@ -387,7 +393,12 @@ def test_instruction_counts_are_read_per_contender_from_callgrinds_dumps(tmp_pat
         )
     (tmp_path / "counts.77").write_text("desc: Trigger: Program termination\nsummary: 9\n")
     counts = http_instructions._read_counts(tmp_path, requests=4)
-    assert counts == {split.HAND: 1_000, split.MOUNTED: 1_250, split.SERVICE: 2_000}
+    assert counts == {
+        split.HAND: 1_000,
+        split.MOUNTED: 1_250,
+        split.SERVICE: 2_000,
+        split.DEFAULTS: 1_100,
+    }
     report = "\n".join(http_instructions.instructions_report(counts, 4))
     assert "| portside app, users service endpoint | 2,000 | 0.500x |" in report
     assert "Skipped: valgrind is not installed." in http_instructions.instructions_report(
@@ -437,6 +448,7 @@ def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
         http_split.HAND: [50.0, 80.0, 52.0],
         http_split.MOUNTED: [54.0, 84.0, 56.0],
         http_split.SERVICE: [62.0, 93.0, 49.0],
+        http_split.DEFAULTS: [57.0, 87.0, 60.0],
     }
     report = "\n".join(http_split.split_report(times, 3, 100))
     assert "| portside app, users service endpoint | 49.0 | 1.02x |" in report  # its best
@@ -446,3 +458,4 @@ def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
         "domain object, DTO) | **8.0** (rounds -7.0 to 9.0; the sign changes from round to "
         "round: within the machine's noise) |"
     ) in report
+    assert "off in the contenders above) | **7.0** (rounds 7.0 to 8.0) |" in report

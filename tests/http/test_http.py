@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
@@ -415,6 +416,55 @@ def test_the_service_routes_are_tried_before_the_documentation_routes() -> None:
     documentation = ["/openapi.json", "/docs", "/docs/oauth2-redirect"]
     assert paths[-3:] == documentation
     assert paths.index("/items") < min(paths.index(path) for path in documentation)
+
+
+class RecordingTracerProvider(trace.TracerProvider):
+    """A configured global tracer provider, as an OpenTelemetry SDK would install one: it
+    records the name of every span started through it."""
+
+    def __init__(self) -> None:
+        self.spans: list[str] = []
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        spans = self.spans
+
+        class Tracer(trace.NoOpTracer):
+            def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+                spans.append(name)
+                return trace.INVALID_SPAN
+
+        return Tracer()
+
+
+@pytest.mark.parametrize(
+    ("settings", "first_span"),
+    [
+        (HttpSettings(), []),
+        (HttpSettings(telemetry=False), []),
+        (HttpSettings(telemetry=True), ["GET"]),
+    ],
+)
+async def test_fastapis_own_telemetry_runs_only_when_configured(
+    monkeypatch: pytest.MonkeyPatch, settings: HttpSettings, first_span: list[str]
+) -> None:
+    """With a global tracer provider configured, FastAPI's native instrumentation would
+    trace every request; portside's app leaves it off unless ``[http] telemetry`` says."""
+    recording = RecordingTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: recording)
+    items = APIRouter()
+
+    @items.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    provider = ServiceCollection().add_context(Request).build()
+    app = build_app([Routes(items)], provider=provider, settings=settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/items/7")).json() == {"id": 7}
+    # On: the server span (named for the method, renamed for the route when it ends)
+    # and FastAPI's spans around dependencies and serialization.
+    assert recording.spans[:1] == first_span
 
 
 async def test_shutdown_drains_requests_in_flight_and_refuses_new_ones(host: Host) -> None:

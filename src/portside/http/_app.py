@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.telemetry import TelemetryConfig
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -40,6 +41,10 @@ _HANDLED: tuple[type[Exception], ...] = (
     PayloadTooLarge,
 )
 
+#: FastAPI's telemetry configuration when ``[http] telemetry`` is off: it then checks
+#: nothing per request.
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
 
 def build_app(
     routes: Iterable[Routes],
@@ -62,6 +67,8 @@ def build_app(
         version=version,
         docs_url="/docs" if settings.docs else None,
         redoc_url=None,
+        # None: FastAPI's defaults, which follow the global OpenTelemetry providers.
+        telemetry=None if settings.telemetry else _NO_TELEMETRY,
     )
     for exc_type in _HANDLED:
         app.add_exception_handler(exc_type, handle_exception)
