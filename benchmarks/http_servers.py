@@ -480,7 +480,10 @@ def median_interval(
     return statistics.median(ordered), ordered[k - 1], ordered[n - k], 1 - 2 * outside
 
 
-def report(results: dict[tuple[str, str], Load]) -> list[str]:
+def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]:
+    """The table and the verdicts; with ``per_pair`` (the rounds each pair of processes
+    ran, in order), each pair's own median ratio too: the interval treats rounds as
+    independent, and rounds on one pair of processes share its layout of memory."""
     lines = [
         (
             "| endpoint | portside rps | hand-written rps | ratio | portside p50 / p99 ms "
@@ -527,6 +530,15 @@ def report(results: dict[tuple[str, str], Load]) -> list[str]:
             verdicts.append(
                 f"  - the rounds' own ratios: {min(paired):.2f} to {max(paired):.2f}, the "
                 f"middle half {low:.2f} to {high:.2f}"
+            )
+        if per_pair and len(paired) > per_pair:
+            medians = [
+                statistics.median(paired[i : i + per_pair])
+                for i in range(0, len(paired), per_pair)
+            ]
+            verdicts.append(
+                "  - each pair of processes' median ratio: "
+                + ", ".join(f"{m:.3f}" for m in medians)
             )
         if ours.cpu_us and theirs.cpu_us:
             mine, hand = statistics.median(ours.cpu_us), statistics.median(theirs.cpu_us)
@@ -655,7 +667,7 @@ def server_part(*, quick: bool) -> list[str]:
         "",
         f"Server, load generator and PostgreSQL share this machine's {cores} CPU cores.",
         "",
-        *report(results),
+        *report(results, per_pair=rounds),
         "",
         alone_note,
         "",

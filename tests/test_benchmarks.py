@@ -296,6 +296,8 @@ def test_the_loaded_rounds_are_spread_over_fresh_pairs_of_server_processes(
     assert "24 rounds in all, 8 on each of 3 pairs of server processes" in report
     numbered = ", ".join(str(1000 + n) for n in range(24))
     assert f"rps per round, portside: {numbered} ·" in report
+    # Rounds 0-7 on the first pair, 8-15 on the second, 16-23 on the third.
+    assert "each pair of processes' median ratio: 1.003, 1.011, 1.019" in report
     assert "| `GET /users/{id}` | 1.00 / 2.00 | 1.00 / 2.00 | 500 / 500 |" in report
 
 
