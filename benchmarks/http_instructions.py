@@ -91,11 +91,7 @@ def instructions_part(requests: int, part: str = "split") -> dict[str, float] | 
         if done.returncode != 0:
             return f"the counting run failed ({done.returncode}): {done.stderr[-2000:]}"
         counts = _read_counts(folder, requests)
-    expected = (
-        set(DI_CONTENDERS)
-        if part == "di"
-        else set(http_split.CONTENDERS)
-    )
+    expected = set(DI_CONTENDERS) if part == "di" else set(http_split.CONTENDERS)
     if set(counts) != expected:
         return f"the counting run reported {sorted(counts)}"
     return counts

@@ -533,8 +533,7 @@ def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]
             )
         if per_pair and len(paired) > per_pair:
             medians = [
-                statistics.median(paired[i : i + per_pair])
-                for i in range(0, len(paired), per_pair)
+                statistics.median(paired[i : i + per_pair]) for i in range(0, len(paired), per_pair)
             ]
             verdicts.append(
                 "  - each pair of processes' median ratio: "
