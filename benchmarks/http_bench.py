@@ -12,9 +12,11 @@ Four parts, each side by side in one run:
 ``split``   Where a cached ``GET /users/{id}`` of the users service spends its time, in
             process (benchmarks/http_split.py): the hand-written app, the hand-written
             endpoint served by portside's app, and the service's own endpoint; the
-            differences are portside's HTTP integration and the service's layers.
+            differences are portside's HTTP integration and the service's layers. A fourth
+            contender, the hand-written app with FastAPI's default telemetry, counts what
+            that default costs (the others run with it off, as portside's app does).
 
-``instructions``  The same three contenders counted in machine instructions per request
+``instructions``  The same contenders counted in machine instructions per request
             under valgrind's callgrind (benchmarks/http_instructions.py): figures that do
             not move with the machine's speed. Skipped without valgrind.
 
@@ -25,7 +27,9 @@ Four parts, each side by side in one run:
             is its own process (uvicorn, one worker); the load comes from a third process
             (wrk with benchmarks/http_load.lua when installed, else benchmarks/http_load.py;
             32 keep-alive connections). Requests per second and
-            p50/p99 latency; ratio = portside / hand-written.
+            p50/p99 latency; ratio = portside / hand-written. 24 short rounds over three
+            pairs of processes; the target is judged on the median of the rounds' ratios
+            and the interval that holds it (benchmarks/http_servers.py).
 
     .venv/bin/python benchmarks/http_bench.py            # every part, writes results/http.md
     .venv/bin/python benchmarks/http_bench.py --quick    # short runs, results/http-quick.md
