@@ -28,6 +28,22 @@ async def test_a_task_past_its_limit_gets_timeout_error() -> None:
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
 
 
+async def test_a_block_tells_its_own_expiry_from_a_timeout_error_it_raised() -> None:
+    """What a caller needs to answer "took too long" only when the limit ran out (the gRPC
+    calls answer DEADLINE_EXCEEDED then, and classify any other TimeoutError)."""
+    deadlines = Deadlines(0.05)
+    unused = deadlines.limit()
+    assert not unused.expired  # never entered
+    expiring = deadlines.limit()
+    with pytest.raises(TimeoutError), expiring:
+        await asyncio.Event().wait()
+    assert expiring.expired
+    raising = deadlines.limit()
+    with pytest.raises(TimeoutError, match="the store"), raising:
+        raise TimeoutError("the store did not answer")
+    assert not raising.expired
+
+
 async def test_each_task_has_its_own_deadline() -> None:
     deadlines = Deadlines(0.05)
     never, release = asyncio.Event(), asyncio.Event()

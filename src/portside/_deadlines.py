@@ -106,6 +106,13 @@ class _Block:
 
     def __init__(self, deadlines: Deadlines) -> None:
         self.deadlines = deadlines
+        self.limit: _Limit | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the time limit ran out in the block (its :class:`TimeoutError` is the
+        limit's, not one the block raised itself)."""
+        return self.limit is not None and self.limit.expired
 
     def __enter__(self) -> None:
         self.limit = self.deadlines.enter()
@@ -116,4 +123,5 @@ class _Block:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        assert self.limit is not None  # set on entry
         self.deadlines.leave(self.limit, exc if exc_type is asyncio.CancelledError else None)

@@ -14,7 +14,6 @@ pass through untouched: they must answer while the service shuts down.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
@@ -23,6 +22,7 @@ from typing import Any, Protocol, cast
 
 import grpc
 
+from portside._deadlines import Deadlines
 from portside._failures import classify
 from portside.di import ServiceProvider
 from portside.host import Host
@@ -85,6 +85,7 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         self.host = host
         self.service = service
         self.call_timeout = call_timeout
+        self.deadlines = Deadlines(call_timeout)  # the time limit HTTP requests run under too
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
@@ -136,20 +137,21 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         correlation = correlation_id_from((str(k), v) for k, v in metadata)
         with bind_service_name(self.service), bind_correlation_id(correlation):
             await context.send_initial_metadata(((CORRELATION_KEY, correlation),))
-            limit = asyncio.timeout(self.call_timeout)
+            limit = self.deadlines.limit()
             try:
                 # The scope is outside the time limit: its clean-up always runs to the end.
-                async with self.host.work(), self.provider.create_scope() as scope, limit:
-                    servicer: Any = await scope.aget(target.servicer)
-                    result = getattr(servicer, target.rpc)(argument, context)
-                    if stream:
-                        await _respond(result, context)
-                        return None
-                    return await result if inspect.isawaitable(result) else result
+                async with self.host.work(), self.provider.create_scope() as scope:
+                    with limit:
+                        servicer: Any = await scope.aget(target.servicer)
+                        result = getattr(servicer, target.rpc)(argument, context)
+                        if stream:
+                            await _respond(result, context)
+                            return None
+                        return await result if inspect.isawaitable(result) else result
             except grpc.aio.AbortError:  # the servicer chose its status
                 raise
             except TimeoutError as exc:
-                if limit.expired():
+                if limit.expired:
                     log.warning(
                         "%s took longer than %g s; cancelled", target.method, self.call_timeout
                     )
