@@ -26,7 +26,12 @@ from portside._deadlines import Deadlines
 from portside._failures import classify
 from portside.di import ServiceProvider
 from portside.host import Host
-from portside.observability import bind_correlation_id, bind_service_name
+from portside.observability import (
+    reset_correlation_id,
+    reset_service_name,
+    set_correlation_id,
+    set_service_name,
+)
 
 from ._metadata import CORRELATION_KEY, correlation_id_from
 from ._status import failure_status
@@ -135,7 +140,10 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
     async def _run(self, target: _Target, argument: Any, context: Context, *, stream: bool) -> Any:
         metadata = context.invocation_metadata() or ()
         correlation = correlation_id_from((str(k), v) for k, v in metadata)
-        with bind_service_name(self.service), bind_correlation_id(correlation):
+        # Set and reset, not the binding context managers: this runs for every call.
+        service_token = set_service_name(self.service)
+        correlation_token = set_correlation_id(correlation)
+        try:
             await context.send_initial_metadata(((CORRELATION_KEY, correlation),))
             limit = self.deadlines.limit()
             try:
@@ -162,6 +170,9 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(failure_status(classify(exc, where=target.method)))
             except Exception as exc:  # noqa: BLE001 - every failure becomes a status
                 await context.abort_with_status(failure_status(classify(exc, where=target.method)))
+        finally:
+            reset_correlation_id(correlation_token)
+            reset_service_name(service_token)
 
 
 async def _respond(result: Any, context: Context) -> None:
