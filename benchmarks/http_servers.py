@@ -467,16 +467,14 @@ def median_interval(
     ordered = sorted(values)
     n = len(ordered)
     tail = (1 - confidence) / 2
-    below = 0.0  # P(fewer than k values below the median), for k = 1, 2, ...
-    k = 1
+    # ``outside``: P(fewer than k values below the median), one tail the interval misses.
+    # The whole range (k = 1) at the least; widen k while the next tail still passes.
+    k, outside = 1, 1 / 2**n
     while k < n:
-        below += math.comb(n, k - 1) / 2**n
-        if below > tail:
+        further = outside + math.comb(n, k) / 2**n
+        if further > tail:
             break
-        k += 1
-    # k - 1 is the largest k that passed; the whole range (k = 1) at the least.
-    k = max(1, k - 1)
-    outside = sum(math.comb(n, i) for i in range(k)) / 2**n
+        k, outside = k + 1, further
     return statistics.median(ordered), ordered[k - 1], ordered[n - k], 1 - 2 * outside
 
 
@@ -526,10 +524,10 @@ def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]
         if len(paired) > 1:
             # How far one round's verdict can swing on this machine: the spread of the
             # rounds' ratios says how much a single run's figures can be trusted.
-            low, _, high = statistics.quantiles(paired, n=4, method="inclusive")
+            first, _, third = statistics.quantiles(paired, n=4, method="inclusive")
             verdicts.append(
                 f"  - the rounds' own ratios: {min(paired):.2f} to {max(paired):.2f}, the "
-                f"middle half {low:.2f} to {high:.2f}"
+                f"middle half {first:.2f} to {third:.2f}"
             )
         if per_pair and len(paired) > per_pair:
             medians = [
