@@ -49,6 +49,7 @@ bench: $(STAMP) ## run the benchmarks side by side with peers and baselines
 	$(BIN)/python benchmarks/storage_bench.py
 	$(BIN)/python benchmarks/messaging_bench.py
 	$(BIN)/python benchmarks/http_bench.py
+	$(BIN)/python benchmarks/grpc_bench.py
 
 USERS_CONFIG := examples/users/portside.toml
 

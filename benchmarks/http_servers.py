@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,27 @@ PAIRS = 3  # pairs of server processes, each started afresh for its share of the
 CONFIDENCE = 0.95  # of the interval around the median round's ratio
 ROUNDS = 8  # loaded rounds on each pair: short ones, and many, for the median's interval
 ENDPOINTS = {"get": "`GET /users/{id}`", "post": "`POST /users`"}
+
+
+@dataclass(frozen=True)
+class Transport:
+    """What the server part needs to know of one transport: the hand-written ``script``,
+    the ``scheme`` of the service's address to load, how to ``seed`` a server (its URL, a
+    tag, a count; the ids), check that two ``answer_alike`` (the URLs, the ids, a tag), and
+    ``load`` one (as :func:`load`); the ``endpoints`` loaded, the ``target`` ratio judged
+    (none: the ratio is reported only), and the report's ``heading``."""
+
+    name: str
+    scheme: str
+    script: str
+    endpoints: dict[str, str]
+    seed: Callable[[str, str, int], list[str]]
+    answer_alike: Callable[[dict[str, str], dict[str, list[str]], str], None]
+    load: Callable[..., dict[str, Any]]
+    heading: str
+    setup: Callable[[float, float], str]
+    """The setup in words, given a round's duration and warm-up in seconds."""
+    target: float | None = TARGET
 
 
 class CheckFailed(Exception):
@@ -135,12 +157,15 @@ def portside_config(directory: Path, schema: str) -> Path:
 
 
 class HandwrittenProcess:
-    """``http_handwritten.py`` in a child process; ``url`` once it listens."""
+    """A hand-written server (``http_handwritten.py`` unless another ``script`` is named) in
+    a child process; ``url`` once it listens (the address it prints)."""
 
-    def __init__(self, schema: str, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self, schema: str, start_timeout: float = 30.0, script: str = "http_handwritten.py"
+    ) -> None:
         self.command = [
             sys.executable,
-            str(HERE / "http_handwritten.py"),
+            str(HERE / script),
             "--port",
             "0",
             "--url",
@@ -276,12 +301,16 @@ class Load:
     rounds: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
     errors: int = 0
+    generator_cpu: list[float] = field(default_factory=list)
+    """The load generator's own CPU time over each round's wall time, when it says."""
 
     def add(self, result: dict[str, Any]) -> None:
         self.rounds.append(result["rps"])
         self.errors += int(result["errors"])
         if "cpu_us" in result:
             self.cpu_us.append(result["cpu_us"])
+        if "cpu" in result:
+            self.generator_cpu.append(result["cpu"])
         if self.best is None or result["rps"] > self.best["rps"]:
             self.best = result
 
@@ -372,15 +401,19 @@ def _wrk(
 
 
 def sequential(
-    urls: dict[str, str], ids: dict[str, list[str]], duration: float
+    urls: dict[str, str],
+    ids: dict[str, list[str]],
+    duration: float,
+    transport: Transport | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Each endpoint on one keep-alive connection, one request after the other: the
     latency of a request on an idle server."""
+    transport = transport or HTTP
     return {
-        (endpoint, name): load(
+        (endpoint, name): transport.load(
             urls[name], endpoint, ids[name], secrets.token_hex(4), duration, 0.2, connections=1
         )
-        for endpoint in ENDPOINTS
+        for endpoint in transport.endpoints
         for name in SERVERS
     }
 
@@ -394,19 +427,21 @@ def measure(
     pids: dict[str, int] | None = None,
     results: dict[tuple[str, str], Load] | None = None,
     first_round: int = 0,
+    transport: Transport | None = None,
 ) -> dict[tuple[str, str], Load]:
     """Interleaved rounds, added to ``results`` (new ones by default) and numbered from
     ``first_round``; with ``pids``, each result also gets the server's CPU time per
     answered request (``cpu_us``, warm-up included in both)."""
+    transport = transport or HTTP
     if results is None:
-        results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
+        results = {(e, name): Load() for e in transport.endpoints for name in SERVERS}
     for number in range(first_round, first_round + rounds):
         order = SERVERS if number % 2 == 0 else SERVERS[::-1]
-        for endpoint in ENDPOINTS:
+        for endpoint in transport.endpoints:
             for name in order:
                 tag = f"{secrets.token_hex(3)}-{number}"
                 before = cpu_seconds(pids[name]) if pids else 0.0
-                result = load(urls[name], endpoint, ids[name], tag, duration, warmup)
+                result = transport.load(urls[name], endpoint, ids[name], tag, duration, warmup)
                 if pids and result.get("completed"):
                     used = cpu_seconds(pids[name]) - before
                     result["cpu_us"] = used / result["completed"] * 1e6
@@ -430,7 +465,9 @@ def _latency(best: dict[str, Any] | None) -> str:
     return f"{best['p50_ms']:.2f} / {best['p99_ms']:.2f}"
 
 
-def report_sequential(results: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+def report_sequential(
+    results: dict[tuple[str, str], dict[str, Any]], endpoints: dict[str, str] = ENDPOINTS
+) -> list[str]:
     head = (
         "| endpoint, one connection | portside p50 / p99 ms | hand-written p50 / p99 ms "
         "| requests/s (portside / hand-written) |"
@@ -439,7 +476,7 @@ def report_sequential(results: dict[tuple[str, str], dict[str, Any]]) -> list[st
         head,
         "|---|---:|---:|---:|",
     ]
-    for endpoint, label in ENDPOINTS.items():
+    for endpoint, label in endpoints.items():
         ours, theirs = results[endpoint, PORTSIDE], results[endpoint, HANDWRITTEN]
         lines.append(
             f"| {label} | {_latency(ours)} | {_latency(theirs)} "
@@ -478,10 +515,16 @@ def median_interval(
     return statistics.median(ordered), ordered[k - 1], ordered[n - k], 1 - 2 * outside
 
 
-def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]:
-    """The table and the verdicts; with ``per_pair`` (the rounds each pair of processes
-    ran, in order), each pair's own median ratio too: the interval treats rounds as
-    independent, and rounds on one pair of processes share its layout of memory."""
+def report(
+    results: dict[tuple[str, str], Load],
+    per_pair: int = 0,
+    endpoints: dict[str, str] = ENDPOINTS,
+    target: float | None = TARGET,
+) -> list[str]:
+    """The table and the verdicts (with no ``target``, the ratios only); with ``per_pair``
+    (the rounds each pair of processes ran, in order), each pair's own median ratio too:
+    the interval treats rounds as independent, and rounds on one pair of processes share
+    its layout of memory."""
     lines = [
         (
             "| endpoint | portside rps | hand-written rps | ratio | portside p50 / p99 ms "
@@ -490,7 +533,7 @@ def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     verdicts = []
-    for endpoint, label in ENDPOINTS.items():
+    for endpoint, label in endpoints.items():
         ours, theirs = results[endpoint, PORTSIDE], results[endpoint, HANDWRITTEN]
         ours_rps = ours.best["rps"] if ours.best else 0.0
         theirs_rps = theirs.best["rps"] if theirs.best else 0.0
@@ -506,19 +549,21 @@ def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]
         # rounds can tell apart from the target).
         paired = [a / b for a, b in zip(ours.rounds, theirs.rounds, strict=True) if b]
         middle, low, high, coverage = median_interval(paired)
-        if low >= TARGET:
-            met = "met"
-        elif high < TARGET:
-            met = "**not met**"
+        if target is None:
+            met = ""
+        elif low >= target:
+            met = "; target met"
+        elif high < target:
+            met = "; target **not met**"
         else:
-            met = f"**not decided** (the interval holds {TARGET}x)"
+            met = f"; target **not decided** (the interval holds {target}x)"
         rounds = " · ".join(
             f"{name}: {', '.join(f'{r:.0f}' for r in results[endpoint, name].rounds)}"
             for name in SERVERS
         )
         verdicts.append(
             f"- {label}: the median round's ratio is {middle:.3f}x, between {low:.3f}x and "
-            f"{high:.3f}x with {coverage:.0%} confidence; target {met}. Best round to best "
+            f"{high:.3f}x with {coverage:.0%} confidence{met}. Best round to best "
             f"round {ratio:.2f}x. rps per round, {rounds}"
         )
         if len(paired) > 1:
@@ -544,25 +589,34 @@ def report(results: dict[tuple[str, str], Load], per_pair: int = 0) -> list[str]
                 f"µs, hand-written {hand:.0f} µs (portside costs {mine - hand:+.0f} µs, "
                 f"{hand / mine:.2f}x the hand-written requests per CPU second)"
             )
-    return [
-        *lines,
-        "",
-        (
-            f"Target: portside at least {TARGET}x the hand-written requests per second, "
-            "judged on the median of the rounds' own ratios: met when the interval that "
-            f"holds that median with at least {CONFIDENCE:.0%} confidence (order statistics, "
-            "no assumption about the rounds' distribution) lies at or above the target, not "
-            "met when it lies below, not decided when it holds the target. The best rounds "
-            "are shown, not judged: on a noisy machine one round can be a lucky one."
-        ),
-        "",
-        *verdicts,
-    ]
+        if ours.generator_cpu and theirs.generator_cpu:
+            verdicts.append(
+                "  - the load generator's own CPU time, median round: "
+                f"{statistics.median(ours.generator_cpu):.2f} of a core against portside, "
+                f"{statistics.median(theirs.generator_cpu):.2f} against the hand-written "
+                "server (near 1.00, the generator would set the pace, not the server)"
+            )
+    judged = (
+        f"Target: portside at least {target}x the hand-written requests per second, "
+        "judged on the median of the rounds' own ratios: met when the interval that "
+        f"holds that median with at least {CONFIDENCE:.0%} confidence (order statistics, "
+        "no assumption about the rounds' distribution) lies at or above the target, not "
+        "met when it lies below, not decided when it holds the target. The best rounds "
+        "are shown, not judged: on a noisy machine one round can be a lucky one."
+    )
+    if target is None:
+        judged = (
+            "No target is set; the figure to read is the median of the rounds' own ratios, "
+            f"with the interval that holds it with at least {CONFIDENCE:.0%} confidence "
+            "(order statistics, no assumption about the rounds' distribution). The best "
+            "rounds are shown for comparison: on a noisy machine one round can be a lucky one."
+        )
+    return [*lines, "", judged, "", *verdicts]
 
 
-def skipped(reason: str) -> list[str]:
+def skipped(reason: str, transport: Transport | None = None) -> list[str]:
     return [
-        "## `GET /users/{id}` and `POST /users` on PostgreSQL: portside vs hand-written",
+        (transport or HTTP).heading,
         "",
         f"Skipped: {reason}.",
         "",
@@ -576,6 +630,7 @@ def _run_pair(
     duration: float,
     warmup: float,
     alone_seconds: float,
+    transport: Transport,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Start both servers on fresh schemas, seed and check them, run ``rounds`` loaded
     rounds into ``results``, stop them and drop the schemas; the one-connection latencies
@@ -589,43 +644,51 @@ def _run_pair(
             config = portside_config(Path(directory), schemas[PORTSIDE])
             service = ServiceProcess(config, start_timeout=60)
             stack.enter_context(service)
-            handwritten = HandwrittenProcess(schemas[HANDWRITTEN])
+            handwritten = HandwrittenProcess(schemas[HANDWRITTEN], script=transport.script)
             stack.callback(handwritten.stop)
             handwritten.start()
-            urls = {PORTSIDE: service.address("http"), HANDWRITTEN: handwritten.url}
+            urls = {PORTSIDE: service.address(transport.scheme), HANDWRITTEN: handwritten.url}
             print(
                 f"  portside pid {service.pid} {urls[PORTSIDE]}, "
                 f"hand-written pid {handwritten.pid} {urls[HANDWRITTEN]}",
                 file=sys.stderr,
                 flush=True,
             )
-            ids = {name: seed(urls[name], f"{tag}-{name}", SEED) for name in SERVERS}
-            check_alike(urls, ids, tag)
+            ids = {name: transport.seed(urls[name], f"{tag}-{name}", SEED) for name in SERVERS}
+            transport.answer_alike(urls, ids, tag)
             outboxed = asyncio.run(_outbox_rows(schemas[HANDWRITTEN]))
             _require(outboxed == SEED + 1, f"hand-written outbox holds {outboxed} rows")
-            alone = sequential(urls, ids, alone_seconds) if alone_seconds else {}
+            alone = sequential(urls, ids, alone_seconds, transport) if alone_seconds else {}
             pids = {PORTSIDE: service.pid, HANDWRITTEN: handwritten.pid}
-            measure(urls, ids, rounds, duration, warmup, pids, results, first_round)
+            measure(urls, ids, rounds, duration, warmup, pids, results, first_round, transport)
     finally:
         asyncio.run(_execute(*(f'DROP SCHEMA IF EXISTS "{s}" CASCADE' for s in schemas.values())))
     return alone
 
 
-def server_part(*, quick: bool) -> list[str]:
+def server_part(*, quick: bool, transport: Transport | None = None) -> list[str]:
     """Markdown lines: the table, the target and the setup; skipped without PostgreSQL."""
+    transport = transport or HTTP
     problem = reachable(PG_HOST, PG_PORT)
     if problem is not None:
-        return skipped(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})")
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({problem})"
+        return skipped(reason, transport)
     pairs, rounds, duration, warmup = (1, 1, 2.0, 0.5) if quick else (PAIRS, ROUNDS, 3.0, 1.0)
     alone_seconds = 1.0 if quick else 3.0
-    results = {(endpoint, name): Load() for endpoint in ENDPOINTS for name in SERVERS}
+    results = {(e, name): Load() for e in transport.endpoints for name in SERVERS}
     alone: dict[tuple[str, str], dict[str, Any]] = {}
     for pair in range(pairs):
         # Each pair of processes lays out its memory afresh (and hashes strings with its own
         # seed): a process can be a few percent faster or slower than the next for that
         # alone, so the rounds are spread over several pairs instead of one.
         latencies = _run_pair(
-            results, rounds, pair * rounds, duration, warmup, 0 if pair else alone_seconds
+            results,
+            rounds,
+            pair * rounds,
+            duration,
+            warmup,
+            0 if pair else alone_seconds,
+            transport,
         )
         alone = alone or latencies
     total = pairs * rounds
@@ -635,6 +698,32 @@ def server_part(*, quick: bool) -> list[str]:
         f"({alone_seconds:g} s each, on the first pair of servers before its loaded rounds):"
     )
     setup = (
+        f"{transport.setup(duration, warmup)} One server under load at a time, servers "
+        f"interleaved; {total} round{'s' if total > 1 else ''} in all, {rounds} on each of "
+        f"{pairs} pair{'s' if pairs > 1 else ''} of server processes started afresh (a "
+        "process's memory layout alone can make it a few percent faster or slower than the "
+        "next). ratio = portside / hand-written. Around each load run the server's CPU time "
+        "(user + system, all its threads, from /proc) is read, and divided by the requests "
+        "it answered in the run, warm-up included."
+    )
+    return [
+        transport.heading,
+        "",
+        setup,
+        "",
+        f"Server, load generator and PostgreSQL share this machine's {cores} CPU cores.",
+        "",
+        *report(results, rounds, transport.endpoints, transport.target),
+        "",
+        alone_note,
+        "",
+        *report_sequential(alone, transport.endpoints),
+        "",
+    ]
+
+
+def _http_setup(duration: float, warmup: float) -> str:
+    return (
         "The users reference service under `portside run` (PostgreSQL, in-memory bus with the "
         "outbox relay running, in-memory cache) against the same two endpoints hand-written "
         "with FastAPI + SQLAlchemy Core (`benchmarks/http_handwritten.py`: same table, one "
@@ -642,32 +731,23 @@ def server_part(*, quick: bool) -> list[str]:
         "the same pool and uvicorn settings; a pooled connection is tested before use by "
         "both, by portside with one `SELECT 1`, by the hand-written app with SQLAlchemy's "
         "pre-ping, which on asyncpg is BEGIN, the ping and ROLLBACK). Each server is its "
-        "own process (uvicorn, one "
-        f"worker); the load comes from {LOAD_NOTES[load_generator()]} in a third process, "
-        f"{CONNECTIONS} keep-alive connections, closed loop, {duration:g} s after "
-        f"{warmup:g} s of warm-up; "
-        f"one server under load at a time, servers interleaved; {total} round"
-        f"{'s' if total > 1 else ''} in all, {rounds} on each of {pairs} pair"
-        f"{'s' if pairs > 1 else ''} of server processes started afresh (a process's memory "
-        "layout alone can make it a few percent faster or slower than the next). `GET` "
-        f"picks one of {SEED} users "
-        "registered beforehand at random (after warm-up every one is cached); `POST` registers "
-        "a new name every time. Errors are non-2xx answers or broken connections, summed over "
-        "all rounds. ratio = portside / hand-written. Around each load run the server's CPU "
-        "time (user + system, from /proc) is read, and divided by the requests it answered "
-        "in the run, warm-up included."
+        "own process (uvicorn, one worker); the load comes from "
+        f"{LOAD_NOTES[load_generator()]} in a third process, {CONNECTIONS} keep-alive "
+        f"connections, closed loop, {duration:g} s after {warmup:g} s of warm-up. `GET` picks "
+        f"one of {SEED} users registered beforehand at random (after warm-up every one is "
+        "cached); `POST` registers a new name every time. Errors are non-2xx answers or "
+        "broken connections, summed over all rounds."
     )
-    return [
-        "## `GET /users/{id}` and `POST /users` on PostgreSQL: portside vs hand-written",
-        "",
-        setup,
-        "",
-        f"Server, load generator and PostgreSQL share this machine's {cores} CPU cores.",
-        "",
-        *report(results, per_pair=rounds),
-        "",
-        alone_note,
-        "",
-        *report_sequential(alone),
-        "",
-    ]
+
+
+HTTP = Transport(
+    name="HTTP",
+    scheme="http",
+    script="http_handwritten.py",
+    endpoints=ENDPOINTS,
+    seed=seed,
+    answer_alike=check_alike,
+    load=load,
+    heading="## `GET /users/{id}` and `POST /users` on PostgreSQL: portside vs hand-written",
+    setup=_http_setup,
+)

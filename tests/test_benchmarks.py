@@ -12,10 +12,12 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from sqlalchemy import select
@@ -27,6 +29,8 @@ from portside.storage.sql._engine import make_engine
 from portside.storage.sql._migrations import migrate
 from portside.testing.servers import require_server
 from portside.testing.sql import SERVERS, create_schema, drop_schema
+from users.contract.proto import users_pb2 as pb
+from users.contract.proto import users_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,6 +159,180 @@ async def test_the_hand_written_users_endpoints_work_as_the_service(
         await drop_schema("postgres", schema)
 
 
+# -- the hand-written users methods of grpc_bench.py -----------------------------------------
+
+
+@pytest.mark.postgres
+async def test_the_hand_written_grpc_methods_work_as_the_service() -> None:
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    grpc_handwritten = load_benchmark("grpc_handwritten")
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    await create_schema("postgres", schema)
+    try:
+        setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
+        try:
+            await migrate(setup, "users", "users.migrations", "upgrade")
+        finally:
+            await setup.dispose()
+        engine = grpc_handwritten.make_engine(POSTGRES_URL)
+        server = grpc.aio.server()
+        servicer = grpc_handwritten.HandwrittenUsers(engine, schema)
+        users_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = users_pb2_grpc.UserServiceStub(channel)
+                call = stub.RegisterUser(
+                    pb.RegisterUserRequest(name="  Ada  ", department=" "),
+                    metadata=(("x-correlation-id", "corr-1"),),
+                )
+                user = await call
+                assert dict(await call.initial_metadata())["x-correlation-id"] == "corr-1"
+                assert (user.name, user.HasField("department")) == ("Ada", False)
+                assert user.id
+                assert user.created.seconds > 0
+
+                assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # database
+                assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # cache
+
+                refused = {}
+                for name, coroutine in {
+                    "taken": stub.RegisterUser(pb.RegisterUserRequest(name="Ada")),
+                    "unknown": stub.GetUser(pb.GetUserRequest(id="nobody")),
+                    "blank": stub.RegisterUser(pb.RegisterUserRequest(name="   ")),
+                    "long": stub.RegisterUser(pb.RegisterUserRequest(name="x" * 65)),
+                }.items():
+                    with pytest.raises(grpc.aio.AioRpcError) as caught:
+                        await coroutine
+                    refused[name] = caught.value.code()
+                assert refused == {
+                    "taken": grpc.StatusCode.ALREADY_EXISTS,
+                    "unknown": grpc.StatusCode.NOT_FOUND,
+                    "blank": grpc.StatusCode.INVALID_ARGUMENT,
+                    "long": grpc.StatusCode.INVALID_ARGUMENT,
+                }
+                # A call without an id gets a new one, sent back.
+                call = stub.GetUser(pb.GetUserRequest(id=user.id))
+                await call
+                assert dict(await call.initial_metadata())["x-correlation-id"]
+            async with engine.connect() as connection:
+                rows = (await connection.execute(select(servicer.outbox))).all()
+        finally:
+            await server.stop(None)
+            await engine.dispose()
+        assert len(rows) == 1  # one event for the one registration, none for the refusals
+        envelope = Envelope.from_json(rows[0].body)
+        assert (envelope.type, envelope.correlation_id, envelope.key) == (
+            "users.UserRegistered",
+            "corr-1",
+            user.id,
+        )
+        assert envelope.payload == {"user_id": user.id, "name": "Ada", "department": None}
+    finally:
+        await drop_schema("postgres", schema)
+
+
+@pytest.fixture
+def recording_grpc_server() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """A gRPC server on a free port that records each call to ``users.v1.UserService`` and
+    answers an empty reply, or NOT_FOUND for the user ``c``; its URL and the records."""
+    seen: list[tuple[str, bytes]] = []
+
+    def answer(method: str) -> Any:
+        def behaviour(request: bytes, context: grpc.ServicerContext) -> bytes:
+            seen.append((method, request))
+            if method == "GetUser" and pb.GetUserRequest.FromString(request).id == "c":
+                context.abort(grpc.StatusCode.NOT_FOUND, "no user c")
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(behaviour)
+
+    handlers = {method: answer(method) for method in ("GetUser", "RegisterUser")}
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("users.v1.UserService", handlers),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"grpc://127.0.0.1:{port}", seen
+    finally:
+        server.stop(None)
+
+
+def test_grpc_load_sends_the_methods_requests_and_counts_errors(
+    recording_grpc_server: tuple[str, list[tuple[str, bytes]]],
+) -> None:
+    url, seen = recording_grpc_server
+    grpc_bench = load_benchmark("grpc_bench")
+
+    got = grpc_bench.load(url, "get", ["a", "b", "c"], "t1", 1.0, 0.0, connections=1)
+    asked = [pb.GetUserRequest.FromString(body).id for method, body in seen]
+    assert set(asked) == {"a", "b", "c"}  # each id, at random, encoded as protobuf
+    assert got["errors"] == asked.count("c")  # NOT_FOUND: errors, not requests
+    assert got["requests"] + got["errors"] == got["completed"] == len(asked)
+    assert got["requests"] / 1.5 < got["rps"] <= got["requests"]
+    assert 0 < got["p50_ms"] <= got["p99_ms"]
+    assert got["cpu"] > 0
+
+    seen.clear()
+    got = grpc_bench.load(url, "post", [], "t2", 1.0, 0.0, connections=2)
+    requests = [pb.RegisterUserRequest.FromString(body) for method, body in seen]
+    assert {method for method, _ in seen} == {"RegisterUser"}
+    names = [request.name for request in requests]
+    assert len(names) == len(set(names)) > 2  # a new name every time, across calls in flight
+    assert all(name.startswith("load-t2-") for name in names)
+    assert all(request.department == "R&D" for request in requests)
+    assert (got["errors"], got["requests"]) == (0, len(names))
+
+
+def test_the_grpc_part_reports_the_ratio_with_no_target(
+    http_servers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grpc_bench = load_benchmark("grpc_bench")
+
+    def run_pair(
+        results: dict[tuple[str, str], Any],
+        rounds: int,
+        first_round: int,
+        duration: float,
+        warmup: float,
+        alone_seconds: float,
+        transport: Any,
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        assert transport is grpc_bench.GRPC
+        for number in range(first_round, first_round + rounds):
+            for key, load in results.items():
+                ours = key[1] == http_servers.PORTSIDE
+                load.add(
+                    {
+                        "rps": 800.0 + number if ours else 1000.0,
+                        "errors": 0,
+                        "p50_ms": 1.0,
+                        "p99_ms": 2.0,
+                        "cpu": 0.5 if ours else 0.75,
+                    }
+                )
+        alone = {"rps": 500.0, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
+        return dict.fromkeys(results, alone) if alone_seconds else {}
+
+    monkeypatch.setattr(http_servers, "reachable", lambda host, port: None)
+    monkeypatch.setattr(http_servers, "_run_pair", run_pair)
+    lines = http_servers.server_part(quick=False, transport=grpc_bench.GRPC)
+    report = "\n".join(lines)
+    assert lines[0] == grpc_bench.GRPC.heading
+    assert "`benchmarks/grpc_handwritten.py`" in report
+    verdicts = [line for line in lines if line.startswith("- ")]
+    assert [v.split(":")[0] for v in verdicts] == ["- `GetUser`", "- `RegisterUser`"]
+    # Ratios 0.800 to 0.823: the median of 24 and its interval, the 7th and 18th values.
+    assert all("median round's ratio is 0.812x, between 0.806x and 0.817x" in v for v in verdicts)
+    assert "target" not in " ".join(verdicts)
+    assert "No target is set" in report
+    assert report.count("0.50 of a core against portside, 0.75 against the hand-written") == 2
+    assert "| `GetUser` | 1.00 / 2.00 | 1.00 / 2.00 | 500 / 500 |" in report
+
+
 # -- the verdicts of messaging_bench.py -------------------------------------------------------
 
 
@@ -279,7 +457,9 @@ def test_the_loaded_rounds_are_spread_over_fresh_pairs_of_server_processes(
         duration: float,
         warmup: float,
         alone_seconds: float,
+        transport: Any,
     ) -> dict[tuple[str, str], dict[str, Any]]:
+        assert transport is http_servers.HTTP
         pairs.append((rounds, first_round, alone_seconds))
         for number in range(first_round, first_round + rounds):
             for key, load in results.items():
