@@ -81,7 +81,7 @@ def observed(url: str, user_id: str, tag: str) -> dict[str, Any]:
             metadata=((_KEY, f"corr-{tag}"),),
             timeout=30,
         )
-        echoed = dict(call.initial_metadata()).get(_KEY)
+        echoed = dict(call.trailing_metadata()).get(_KEY)
         duplicate, _ = _status(stub.RegisterUser, pb.RegisterUserRequest(name=name))
         got, user = _status(stub.GetUser, pb.GetUserRequest(id=user_id))
         unknown, _ = _status(stub.GetUser, pb.GetUserRequest(id="no-such-user"))
@@ -139,7 +139,7 @@ def _setup(duration: float, warmup: float) -> str:
         "same two methods of `users.v1.UserService` hand-written with grpc.aio + SQLAlchemy "
         "Core (`benchmarks/grpc_handwritten.py`: the same table, one outbox row per "
         "registration in the same transaction, the same read-through cache, which keeps the "
-        "reply message itself, the correlation id sent back in the initial metadata, the same "
+        "reply message itself, the correlation id sent back in the trailing metadata, the same "
         "server options). Each server is its own process; the load comes from "
         f"`benchmarks/grpc_load.py` in a third process, {CONNECTIONS} calls in flight on one "
         f"channel, closed loop, {duration:g} s after {warmup:g} s of warm-up; it sends "

@@ -11,8 +11,8 @@ service's generated code (``users.contract.proto``):
 - ``GetUser``: read through the in-process cache of ``http_handwritten.py`` (least recently
   used, entries expire 300 s after they are stored), which here keeps the reply message
   itself, else from the table; NOT_FOUND for an unknown id.
-- Every call sends back ``x-correlation-id`` in its initial metadata (the caller's, else a
-  new one), which is also the envelope's correlation id.
+- Every call sends back ``x-correlation-id`` in its trailing metadata (the caller's, else a
+  new one), as portside does, which is also the envelope's correlation id.
 
 The tables, the engine's pool settings and the envelope are ``http_handwritten.py``'s; the
 server has the options portside gives its own (message size limits, no port reuse)::
@@ -75,7 +75,7 @@ class HandwrittenUsers(users_pb2_grpc.UserServiceServicer):
     async def RegisterUser(
         self, request: pb.RegisterUserRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.User:
-        await _correlate(context)
+        _correlate(context)
         name = request.name.strip()
         if not 1 <= len(name) <= NAME_MAX:
             await context.abort(
@@ -124,7 +124,7 @@ class HandwrittenUsers(users_pb2_grpc.UserServiceServicer):
     async def GetUser(
         self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.User:
-        await _correlate(context)
+        _correlate(context)
         user: Any = self.cache.get(request.id)
         if user is not None:
             return user  # type: ignore[no-any-return]
@@ -149,16 +149,17 @@ def _message(user_id: str, name: str, department: str | None, created: datetime)
     return message
 
 
-async def _correlate(context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    """Bind the caller's correlation id (or a new one) and send it back. The call runs in
-    a task of its own, so the binding ends with it."""
+def _correlate(context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Bind the caller's correlation id (or a new one) and send it back with the status
+    (``abort`` keeps it). The call runs in a task of its own, so the binding ends with
+    it."""
     given = None
     for key, value in context.invocation_metadata() or ():
         if key == _KEY:
             given = value
     value = given if isinstance(given, str) and _SAFE_ID.match(given) else uuid.uuid4().hex
     correlation_id.set(value)
-    await context.send_initial_metadata(((_KEY, value),))
+    context.set_trailing_metadata(((_KEY, value),))
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -188,7 +188,7 @@ async def test_the_hand_written_grpc_methods_work_as_the_service() -> None:
                     metadata=(("x-correlation-id", "corr-1"),),
                 )
                 user = await call
-                assert dict(await call.initial_metadata())["x-correlation-id"] == "corr-1"
+                assert dict(await call.trailing_metadata())["x-correlation-id"] == "corr-1"
                 assert (user.name, user.HasField("department")) == ("Ada", False)
                 assert user.id
                 assert user.created.seconds > 0
@@ -215,7 +215,7 @@ async def test_the_hand_written_grpc_methods_work_as_the_service() -> None:
                 # A call without an id gets a new one, sent back.
                 call = stub.GetUser(pb.GetUserRequest(id=user.id))
                 await call
-                assert dict(await call.initial_metadata())["x-correlation-id"]
+                assert dict(await call.trailing_metadata())["x-correlation-id"]
             async with engine.connect() as connection:
                 rows = (await connection.execute(select(servicer.outbox))).all()
         finally:

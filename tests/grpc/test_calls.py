@@ -5,6 +5,7 @@ import re
 
 import grpc
 import pytest
+from grpc_status import rpc_status
 
 from portside.host import ServiceInfo
 
@@ -74,7 +75,7 @@ async def test_the_correlation_id_in_the_metadata_is_bound_and_echoed(serve: Ser
     call = app.stub.Echo(app.request(), metadata=(("x-correlation-id", "order-42"),))
     reply = await call
     assert reply.correlation_id == "order-42"
-    assert dict(await call.initial_metadata())["x-correlation-id"] == "order-42"
+    assert dict(await call.trailing_metadata())["x-correlation-id"] == "order-42"
 
 
 async def test_the_trace_id_of_a_traceparent_is_the_correlation_id(serve: Serve) -> None:
@@ -83,7 +84,7 @@ async def test_the_trace_id_of_a_traceparent_is_the_correlation_id(serve: Serve)
     traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
     call = app.stub.Echo(app.request(), metadata=(("traceparent", traceparent),))
     assert (await call).correlation_id == trace_id
-    assert dict(await call.initial_metadata())["x-correlation-id"] == trace_id
+    assert dict(await call.trailing_metadata())["x-correlation-id"] == trace_id
 
 
 @pytest.mark.parametrize("metadata", [(), (("x-correlation-id", "no spaces allowed"),)])
@@ -94,18 +95,39 @@ async def test_a_correlation_id_is_generated_when_none_usable_was_sent(
     first = app.stub.Echo(app.request(), metadata=metadata)
     second = app.stub.Echo(app.request(), metadata=metadata)
     ids = [(await c).correlation_id for c in (first, second)]
-    echoed = [dict(await c.initial_metadata())["x-correlation-id"] for c in (first, second)]
+    echoed = [dict(await c.trailing_metadata())["x-correlation-id"] for c in (first, second)]
     assert ids == echoed
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     assert ids[0] != ids[1]
 
 
-async def test_the_correlation_id_is_echoed_on_a_failed_call_too(serve: Serve) -> None:
+@pytest.mark.parametrize(
+    ("fail", "code"),
+    [
+        ("conflict", grpc.StatusCode.ALREADY_EXISTS),
+        ("invalid", grpc.StatusCode.INVALID_ARGUMENT),  # with rich details
+        ("abort", grpc.StatusCode.PERMISSION_DENIED),  # the servicer's own status
+    ],
+)
+async def test_the_correlation_id_is_echoed_on_a_failed_call_too(
+    serve: Serve, fail: str, code: grpc.StatusCode
+) -> None:
     app = await serve()
-    call = app.stub.Fail(app.request(fail="conflict"), metadata=(("x-correlation-id", "c-1"),))
-    with pytest.raises(grpc.aio.AioRpcError):
+    call = app.stub.Fail(app.request(fail=fail), metadata=(("x-correlation-id", "c-1"),))
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
         await call
-    assert dict(await call.initial_metadata())["x-correlation-id"] == "c-1"
+    assert failed.value.code() == code
+    assert dict(await call.trailing_metadata())["x-correlation-id"] == "c-1"
+    # The id rides beside the rich details, which still decode.
+    status = rpc_status.from_call(failed.value)
+    assert (status is not None) == (fail != "abort")
+
+
+async def test_the_correlation_id_comes_after_a_streams_responses(serve: Serve) -> None:
+    app = await serve()
+    call = app.stub.Count(app.request(count=2), metadata=(("x-correlation-id", "s-1"),))
+    assert [reply.correlation_id async for reply in call] == ["s-1", "s-1"]
+    assert dict(await call.trailing_metadata())["x-correlation-id"] == "s-1"
 
 
 async def test_a_call_over_the_servers_time_limit_is_cancelled_with_deadline_exceeded(
@@ -116,5 +138,6 @@ async def test_a_call_over_the_servers_time_limit_is_cancelled_with_deadline_exc
         await app.stub.Fail(app.request(fail="hang"))  # the client sets no deadline
     assert failed.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "0.2 s" in str(failed.value.details())
+    assert dict(failed.value.trailing_metadata())["x-correlation-id"]
     ledger = await app.provider.aget(Ledger)
     assert ledger.closed == ledger.opened

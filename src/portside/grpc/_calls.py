@@ -2,7 +2,9 @@
 
 Per call, in order: the service name and the correlation id (``x-correlation-id``, else
 the trace id of ``traceparent``, else a new one) are bound for logging, and the id is sent
-back in the initial metadata; the host tracks the call as in-flight work (a call that
+back in the trailing metadata, with the status, whether the call succeeds or fails (initial
+metadata would go out in a message of its own before the reply: about an eighth of a
+small call's CPU time); the host tracks the call as in-flight work (a call that
 arrives while the service shuts down is refused with UNAVAILABLE); a DI scope is opened,
 the servicer is resolved from it and its method runs within ``call_timeout``
 (DEADLINE_EXCEEDED beyond it); the scope closes, running its clean-up even when the method
@@ -143,8 +145,9 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         # Set and reset, not the binding context managers: this runs for every call.
         service_token = set_service_name(self.service)
         correlation_token = set_correlation_id(correlation)
+        echoed = ((CORRELATION_KEY, correlation),)
         try:
-            await context.send_initial_metadata(((CORRELATION_KEY, correlation),))
+            context.set_trailing_metadata(echoed)  # kept by abort(), replaced by a status
             limit = self.deadlines.limit()
             try:
                 # The scope is outside the time limit: its clean-up always runs to the end.
@@ -167,9 +170,11 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
                         grpc.StatusCode.DEADLINE_EXCEEDED,
                         f"the call took longer than the server allows ({self.call_timeout:g} s)",
                     )
-                await context.abort_with_status(failure_status(classify(exc, where=target.method)))
+                failure = classify(exc, where=target.method)
+                await context.abort_with_status(failure_status(failure, echoed))
             except Exception as exc:  # noqa: BLE001 - every failure becomes a status
-                await context.abort_with_status(failure_status(classify(exc, where=target.method)))
+                failure = classify(exc, where=target.method)
+                await context.abort_with_status(failure_status(failure, echoed))
         finally:
             reset_correlation_id(correlation_token)
             reset_service_name(service_token)

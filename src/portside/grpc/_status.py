@@ -1,22 +1,24 @@
 """A :class:`~portside._failures.Failure` as a gRPC status: the code, a message safe to
 show, and the rich details of ``google.rpc`` that clients decode with
-``grpc_status.rpc_status.from_call``. The classification itself is shared with HTTP."""
+``grpc_status.rpc_status.from_call`` (the status message, serialised, under
+``grpc-status-details-bin`` in the trailing metadata, as ``rpc_status.to_status`` puts
+it). The classification itself is shared with HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 from portside._failures import Failure, Kind
 
 __all__ = ["CODES", "failure_status"]
 
-# Unannotated in grpcio-status; this name gives it its documented type.
-_to_status: Callable[[status_pb2.Status], grpc.Status] = rpc_status.to_status
+DETAILS_KEY = "grpc-status-details-bin"
+"""The trailing metadata key of the rich status (``google.rpc.Status``, serialised)."""
 
 CODES: dict[Kind, grpc.StatusCode] = {
     "invalid": grpc.StatusCode.INVALID_ARGUMENT,
@@ -46,9 +48,21 @@ def _pack(message: error_details_pb2.BadRequest | error_details_pb2.RetryInfo) -
     return packed
 
 
-def failure_status(failure: Failure) -> grpc.Status:
+@dataclass(frozen=True)
+class _Status(grpc.Status):
+    """The attributes grpc reads off a status to end a call with."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def failure_status(
+    failure: Failure, metadata: Sequence[tuple[str, str | bytes]] = ()
+) -> grpc.Status:
     """The status to abort a call with: ``google.rpc.BadRequest`` field violations for
-    invalid input, ``google.rpc.RetryInfo`` when the caller should retry later."""
+    invalid input, ``google.rpc.RetryInfo`` when the caller should retry later; its
+    trailing metadata carries ``metadata`` too (a status replaces what the call had set)."""
     code = CODES[failure.kind]
     details: list[any_pb2.Any] = []
     if failure.violations:
@@ -68,4 +82,4 @@ def failure_status(failure: Failure) -> grpc.Status:
         delay = duration_pb2.Duration(seconds=failure.retry_after)
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=code.value[0], message=_message(failure), details=details)
-    return _to_status(status)
+    return _Status(code, status.message, (*metadata, (DETAILS_KEY, status.SerializeToString())))

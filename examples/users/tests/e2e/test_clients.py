@@ -150,4 +150,4 @@ async def test_grpc_health_and_correlation_metadata(users_process: ServiceProces
             users_pb2.ListCoursesRequest(), metadata=(("x-correlation-id", "grpc-9"),)
         )
         await call
-        assert ("x-correlation-id", "grpc-9") in list(await call.initial_metadata())
+        assert ("x-correlation-id", "grpc-9") in list(await call.trailing_metadata())
