@@ -25,12 +25,35 @@ from users.application import (
 from users.contract.convert import course_to_pb, user_to_pb
 from users.contract.proto import users_pb2 as pb
 from users.contract.proto import users_pb2_grpc
+from users.domain import User
 
-from .wire import course_dto, user_dto
+from ._kept import keep
+from .wire import UserKey, course_dto, user_dto, user_key
 
-__all__ = ["UserServicer", "grpc_service"]
+__all__ = ["MESSAGES_MAX", "UserServicer", "grpc_service", "user_message"]
 
 Context = Any  # grpc.aio.ServicerContext; unused by these methods
+
+MESSAGES_MAX = 4096
+"""User messages kept by :func:`user_message`, by the user's fields."""
+
+_sent: dict[UserKey, pb.User] = {}
+
+
+def user_message(user: User) -> pb.User:
+    """``user`` as a reply message, made from its DTO.
+
+    The last :data:`MESSAGES_MAX` made are kept by the user's fields and handed out again,
+    as :func:`~users.adapters.wire.user_dto` keeps DTOs: a user read again is not built into
+    a message again (its timestamp above all, most of what a cached ``GetUser`` cost in
+    this adapter). A kept message is shared, so it is only ever returned to grpc, which
+    serialises it; a message that holds it (``ListUsersResponse``) holds a copy.
+    """
+    key = user_key(user)
+    message = _sent.get(key)
+    if message is None:
+        message = keep(_sent, key, user_to_pb(user_dto(user)), MESSAGES_MAX)
+    return message
 
 
 class UserServicer(users_pb2_grpc.UserServiceServicer):
@@ -49,23 +72,23 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
 
     async def RegisterUser(self, request: pb.RegisterUserRequest, context: Context) -> pb.User:  # noqa: N802 - the RPC's name
         department = request.department if request.HasField("department") else None
-        return user_to_pb(user_dto(await self.register(request.name, department)))
+        return user_message(await self.register(request.name, department))
 
     async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.User:  # noqa: N802
-        return user_to_pb(user_dto(await self.get(request.id)))
+        return user_message(await self.get(request.id))
 
     async def ListUsers(  # noqa: N802
         self, request: pb.ListUsersRequest, context: Context
     ) -> pb.ListUsersResponse:
         page = await self.list_users(request.limit or None, request.cursor or None)
         return pb.ListUsersResponse(
-            items=[user_to_pb(user_dto(u)) for u in page.items],
+            items=[user_message(u) for u in page.items],
             next_cursor=page.next_cursor or "",
         )
 
     async def ModifyUser(self, request: pb.ModifyUserRequest, context: Context) -> pb.User:  # noqa: N802
         department = request.department if request.HasField("department") else None
-        return user_to_pb(user_dto(await self.modify(request.id, request.name, department)))
+        return user_message(await self.modify(request.id, request.name, department))
 
     async def UnregisterUser(  # noqa: N802
         self, request: pb.UnregisterUserRequest, context: Context

@@ -9,7 +9,7 @@ from users.domain import Course, User
 
 from ._kept import keep
 
-__all__ = ["DTOS_MAX", "course_dto", "user_dto"]
+__all__ = ["DTOS_MAX", "UserKey", "course_dto", "user_dto", "user_key"]
 
 # The DTO's compiled validator, given the fields as a dict: it checks them as the DTO's
 # constructor would, without the constructor's keyword arguments. (Reading the domain
@@ -20,7 +20,16 @@ _user_from = dtos.User.__pydantic_validator__.validate_python
 DTOS_MAX = 4096
 """User DTOs kept by :func:`user_dto`, by their fields."""
 
-_made: dict[tuple[str, str, str | None, datetime], dtos.User] = {}
+UserKey = tuple[str, str, str | None, datetime]
+"""What decides a user's DTO and reply message: its id, name, department and ``created``
+(compared as an instant)."""
+
+_made: dict[UserKey, dtos.User] = {}
+
+
+def user_key(user: User) -> UserKey:
+    """The fields a user is shown with, as a key of the conversions' kept results."""
+    return (user.id, user.name, user.department, user.created)
 
 
 def user_dto(user: User) -> dtos.User:
@@ -32,7 +41,7 @@ def user_dto(user: User) -> dtos.User:
     changed user has other fields. (``created`` is compared as an instant, which is why
     the DTO always shows it in UTC.)
     """
-    key = (user.id, user.name, user.department, user.created)
+    key = user_key(user)
     dto = _made.get(key)
     if dto is None:
         fields = {
