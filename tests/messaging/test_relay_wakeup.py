@@ -1,10 +1,12 @@
 """The outbox relay: a commit that writes outbox entries wakes it, so the events go out at
 once rather than at its next poll; after a batch that was not full it waits without
-claiming again; it publishes a claimed batch concurrently, each key's entries in order,
-and leaves a failing key's entries for a later attempt."""
+claiming again, and starts its next pass no sooner than ``min_interval`` after the last
+began (a backlog of full batches is not held back); it publishes a claimed batch
+concurrently, each key's entries in order, and leaves a failing key's entries for a later
+attempt."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
@@ -136,14 +138,17 @@ async def test_a_failing_key_leaves_its_entries_for_later_and_the_rest_are_sent(
 
 
 class _CountedClaims:
-    """A memory outbox that records how many entries each claim returned."""
+    """A memory outbox that records how many entries each claim returned, and when (the
+    event loop's clock) each claim was asked for."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.outbox = MemoryOutbox(store)
         self.claims: list[int] = []
+        self.times: list[float] = []
         self.claimed: asyncio.Queue[int] = asyncio.Queue()
 
     async def claim(self, *, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+        self.times.append(asyncio.get_running_loop().time())
         entries = await self.outbox.claim(owner=owner, limit=limit, lease_seconds=lease_seconds)
         self.claims.append(len(entries))
         self.claimed.put_nowait(len(entries))
@@ -191,7 +196,13 @@ async def test_after_a_full_batch_the_relay_claims_again_at_once() -> None:
     await commit_notes(store, bus, ["a", "b", "c", "d", "e", "f"])
     outbox, transport = _CountedClaims(store), _Recording()
     transport.gate.set()
-    relay = OutboxRelay(outbox, transport, batch=3, idle_seconds=NEVER)  # type: ignore[arg-type]
+    relay = OutboxRelay(  # a backlog is not held back by the least interval between passes
+        outbox,  # type: ignore[arg-type]
+        transport,  # type: ignore[arg-type]
+        batch=3,
+        idle_seconds=NEVER,
+        min_interval=NEVER,
+    )
     await relay.start()
     try:
         async with asyncio.timeout(5):  # a relay that waited after a full batch would hang
@@ -201,3 +212,86 @@ async def test_after_a_full_batch_the_relay_claims_again_at_once() -> None:
     finally:
         await relay.stop()
         await bus.close()
+
+
+def woken_by_commits(bus: Bus, relay: OutboxRelay) -> Callable[[MemoryStore, int], Awaitable[None]]:
+    """``commit(store, n)``: a unit of work that publishes ``note(n)`` and commits, which
+    wakes ``relay``."""
+    encoder = bus.codec.encoder(bus.topic)
+    encoder.listeners.append(relay.kick)
+
+    async def commit(store: MemoryStore, n: int) -> None:
+        async with MemoryUnitOfWork(store, encoder) as uow:
+            await bus.publish(note(n))
+            await uow.commit()
+
+    return commit
+
+
+async def test_passes_that_find_less_than_a_batch_start_at_least_min_interval_apart() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    outbox, transport = _CountedClaims(store), _Recording()
+    transport.gate.set()
+    relay = OutboxRelay(outbox, transport, idle_seconds=NEVER, min_interval=0.1)  # type: ignore[arg-type]
+    commit_note = woken_by_commits(bus, relay)
+    await relay.start()
+    try:
+        async with asyncio.timeout(5):
+            for n in range(3):  # one commit at a time, each once the last was relayed
+                await relay.until_idle()
+                await commit_note(store, n)  # wakes the relay
+                while await outbox.claimed.get() == 0:
+                    pass
+            await relay.until_idle()
+    finally:
+        await relay.stop()
+        await bus.close()
+    assert outbox.claims == [0, 1, 1, 1]  # the first look, at start, found nothing
+    gaps = [later - earlier for earlier, later in zip(outbox.times, outbox.times[1:])]
+    assert min(gaps) >= 0.099, gaps  # the clock reading of a pass's start comes first
+    assert len(transport.published) == 3
+
+
+async def test_commits_within_the_interval_go_out_in_one_pass() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    outbox, transport = _CountedClaims(store), _Recording()
+    transport.gate.set()
+    relay = OutboxRelay(outbox, transport, idle_seconds=NEVER, min_interval=NEVER)  # type: ignore[arg-type]
+    commit_note = woken_by_commits(bus, relay)
+    await relay.start()
+    try:
+        await relay.until_idle()  # its first pass began: the next waits an hour
+        for n in range(5):
+            await commit_note(store, n)  # each wakes the relay, which waits its turn
+        assert outbox.claims == [0]
+        assert (await outbox.pending())[0] == 5
+    finally:
+        await relay.stop()
+        await bus.close()
+
+
+async def test_a_commit_after_a_quiet_spell_goes_out_without_waiting() -> None:
+    store, bus = MemoryStore(), Bus(MemoryTransport(MemoryBroker()))
+    outbox, transport = _CountedClaims(store), _Recording()
+    transport.gate.set()
+    relay = OutboxRelay(outbox, transport, idle_seconds=NEVER, min_interval=0.3)  # type: ignore[arg-type]
+    commit_note = woken_by_commits(bus, relay)
+    await relay.start()
+    try:
+        async with asyncio.timeout(5):
+            await relay.until_idle()
+            await asyncio.sleep(0.3)  # the quiet spell: longer than the interval
+            committed = asyncio.get_running_loop().time()
+            await commit_note(store, 1)
+            while await outbox.claimed.get() == 0:
+                pass
+    finally:
+        await relay.stop()
+        await bus.close()
+    assert outbox.times[-1] - committed < 0.3  # not held back for another interval
+    assert outbox.claims == [0, 1]
+
+
+def test_a_negative_min_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_interval is at least 0, got -1"):
+        OutboxRelay(MemoryOutbox(MemoryStore()), MemoryTransport(MemoryBroker()), min_interval=-1)

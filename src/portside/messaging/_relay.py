@@ -1,6 +1,13 @@
 """The outbox relay: publishes committed outbox entries, marks them sent, and retries with
 backoff while the broker is down. Several relays may run at once: leases keep them from
-publishing one entry twice (beyond at-least-once after a crash)."""
+publishing one entry twice (beyond at-least-once after a crash).
+
+Each pass claims a batch and marks it sent: two transactions however many entries it
+holds. A commit wakes the relay at once, but a pass that found less than a full batch is
+followed by the next one no sooner than ``min_interval`` after it began: under a steady
+stream of commits the entries of that interval go out in one pass instead of a pass each,
+while a commit after a quiet spell still goes out at once, and a backlog (full batches)
+is worked off without a pause."""
 
 from __future__ import annotations
 
@@ -20,7 +27,8 @@ log = logging.getLogger("portside.messaging.relay")
 
 
 class OutboxRelay:
-    """A host component: ``start`` and ``stop`` are its lifecycle hooks."""
+    """A host component: ``start`` and ``stop`` are its lifecycle hooks; ``min_interval``
+    spaces passes that found less than a full batch (see the module docstring)."""
 
     def __init__(
         self,
@@ -30,13 +38,17 @@ class OutboxRelay:
         batch: int = 100,
         lease_seconds: float = 30.0,
         idle_seconds: float = 1.0,
+        min_interval: float = 0.0,
         backoff: RetryPolicy | None = None,
     ) -> None:
+        if min_interval < 0:
+            raise ValueError(f"min_interval is at least 0, got {min_interval}")
         self.outbox = outbox
         self.transport = transport
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
+        self.min_interval = min_interval
         self.backoff = backoff or RetryPolicy(max_attempts=1_000_000, base_delay=0.1, max_delay=5)
         self.owner = f"relay-{uuid.uuid4().hex[:12]}"
         self.published = 0
@@ -91,7 +103,9 @@ class OutboxRelay:
         return len(sent)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            began = loop.time()
             self._wake.clear()  # before looking: a kick while it looks is not lost
             try:
                 count = await self.run_once()
@@ -113,6 +127,11 @@ class OutboxRelay:
                             await self._wake.wait()
                 finally:
                     self._idle.clear()
+                # Woken (or polling): the next pass waits out the rest of min_interval,
+                # so that the commits of a busy spell share it.
+                rest = began + self.min_interval - loop.time()
+                if rest > 0:
+                    await asyncio.sleep(rest)
 
     async def until_idle(self) -> None:
         """Return once the relay has looked, has nothing left in hand, and waits for more."""
