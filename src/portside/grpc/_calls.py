@@ -16,6 +16,7 @@ pass through untouched: they must answer while the service shuts down.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
@@ -93,6 +94,7 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         self.service = service
         self.call_timeout = call_timeout
         self.deadlines = Deadlines(call_timeout)  # the time limit HTTP requests run under too
+        self.work = host.work()  # one in-flight unit per call; reusable, as in HTTP
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
@@ -148,21 +150,31 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         echoed = ((CORRELATION_KEY, correlation),)
         try:
             context.set_trailing_metadata(echoed)  # kept by abort(), replaced by a status
-            limit = self.deadlines.limit()
+            limit = None
             try:
                 # The scope is outside the time limit: its clean-up always runs to the end.
-                async with self.host.work(), self.provider.create_scope() as scope:
-                    with limit:
-                        servicer: Any = await scope.aget(target.servicer)
-                        result = getattr(servicer, target.rpc)(argument, context)
-                        if stream:
-                            await _respond(result, context)
-                            return None
-                        return await result if inspect.isawaitable(result) else result
+                with self.work:
+                    async with self.provider.create_scope() as scope:
+                        # Deadlines.limit() written out, as the HTTP middleware has it.
+                        limit = self.deadlines.enter()
+                        cancelled = None
+                        try:
+                            servicer: Any = await scope.aget(target.servicer)
+                            result = getattr(servicer, target.rpc)(argument, context)
+                            if stream:
+                                await _respond(result, context)
+                                return None
+                            return await result if inspect.isawaitable(result) else result
+                        except asyncio.CancelledError as exc:
+                            cancelled = exc
+                            raise
+                        finally:
+                            # TimeoutError instead of the cancellation, if the limit expired.
+                            self.deadlines.leave(limit, cancelled)
             except grpc.aio.AbortError:  # the servicer chose its status
                 raise
             except TimeoutError as exc:
-                if limit.expired:
+                if limit is not None and limit.expired:
                     log.warning(
                         "%s took longer than %g s; cancelled", target.method, self.call_timeout
                     )

@@ -96,14 +96,12 @@ def get_service_name() -> str | None:
     return service.get()
 
 
-def set_service_name(name: str | None) -> contextvars.Token[str | None]:
-    """Set the service name; hand the returned token to :func:`reset_service_name`."""
-    return service.set(name)
+# The variable's own methods, as for the correlation id: every gRPC call sets and resets it.
+set_service_name: Callable[[str | None], contextvars.Token[str | None]] = service.set
+"""Set the service name; hand the returned token to :func:`reset_service_name`."""
 
-
-def reset_service_name(token: contextvars.Token[str | None]) -> None:
-    """Restore the service name that was in effect before the matching set call."""
-    service.reset(token)
+reset_service_name: Callable[[contextvars.Token[str | None]], None] = service.reset
+"""Restore the service name that was in effect before the matching set call."""
 
 
 @contextmanager
