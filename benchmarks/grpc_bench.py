@@ -34,9 +34,9 @@ from http_servers import (  # noqa: E402
     SEED,
     SERVERS,
     Transport,
-    _json_line,
-    _require,
-    _run,
+    json_line,
+    require,
+    run_command,
 )
 from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
 from users.contract.proto import users_pb2 as pb  # noqa: E402
@@ -112,7 +112,7 @@ def check_alike(urls: dict[str, str], ids: dict[str, list[str]], tag: str) -> No
     for name in SERVERS:
         answers = observed(urls[name], ids[name][0], f"{tag}-{name}")
         wrong = {k: v for k, v in answers.items() if expected[k] != v}
-        _require(not wrong, f"{name} answers unlike the users service: {wrong}")
+        require(not wrong, f"{name} answers unlike the users service: {wrong}")
 
 
 def load(
@@ -129,7 +129,7 @@ def load(
     command += ["--method", endpoint, "--ids", ",".join(ids), "--tag", tag]
     command += ["--concurrency", str(connections)]
     command += ["--duration", str(duration), "--warmup", str(warmup)]
-    return _json_line(_run(command, duration + warmup))
+    return json_line(run_command(command, duration + warmup))
 
 
 def _setup(duration: float, warmup: float) -> str:

@@ -45,10 +45,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from http_handwritten import (  # noqa: E402 - benchmarks/ is put on the path just above
-    _SAFE_ID,
     DEPARTMENT_MAX,
     EVENT_TYPE,
     NAME_MAX,
+    SAFE_ID,
     UserCache,
     correlation_id,
     envelope,
@@ -157,7 +157,7 @@ def _correlate(context: grpc.aio.ServicerContext[Any, Any]) -> None:
     for key, value in context.invocation_metadata() or ():
         if key == _KEY:
             given = value
-    value = given if isinstance(given, str) and _SAFE_ID.match(given) else uuid.uuid4().hex
+    value = given if isinstance(given, str) and SAFE_ID.match(given) else uuid.uuid4().hex
     correlation_id.set(value)
     context.set_trailing_metadata(((_KEY, value),))
 

@@ -179,7 +179,7 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "handwritten_correlation_id", default=None
 )
 _HEADER = b"x-correlation-id"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+SAFE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
 
 class CorrelationId:
@@ -196,7 +196,7 @@ class CorrelationId:
         for name, value in scope["headers"]:
             if name == _HEADER:
                 given = value.decode("latin-1")
-        value = given if given is not None and _SAFE_ID.match(given) else uuid.uuid4().hex
+        value = given if given is not None and SAFE_ID.match(given) else uuid.uuid4().hex
         token = correlation_id.set(value)
         echoed = (_HEADER, value.encode())
 

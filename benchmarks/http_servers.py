@@ -89,7 +89,7 @@ class CheckFailed(Exception):
     """The two servers do not answer alike, so their numbers would not compare."""
 
 
-def _require(condition: object, reason: str) -> None:
+def require(condition: object, reason: str) -> None:
     if not condition:
         raise CheckFailed(reason)
 
@@ -231,7 +231,7 @@ def seed(url: str, tag: str, count: int) -> list[str]:
         for number in range(count):
             body = {"name": f"seed-{tag}-{number}", "department": "R&D"}
             answer = client.post("/users", json=body)
-            _require(answer.status_code == 201, f"{url}: seeding answered {answer.status_code}")
+            require(answer.status_code == 201, f"{url}: seeding answered {answer.status_code}")
             ids.append(answer.json()["id"])
     return ids
 
@@ -280,7 +280,7 @@ def check_alike(urls: dict[str, str], ids: dict[str, list[str]], tag: str) -> No
     }
     for name, answers in seen.items():
         wrong = {k: v for k, v in answers.items() if expected[k] != v}
-        _require(not wrong, f"{name} answers unlike the users service: {wrong}")
+        require(not wrong, f"{name} answers unlike the users service: {wrong}")
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def load(
     command += ["--duration", str(duration), "--warmup", str(warmup)]
     if body is not None:
         command += ["--body", body]
-    return _json_line(_run(command, duration + warmup))
+    return json_line(run_command(command, duration + warmup))
 
 
 LOAD_NOTES = {
@@ -360,7 +360,7 @@ LOAD_NOTES = {
 POST_BODY = json.dumps({"name": "load-{n}", "department": "R&D"})
 
 
-def _run(command: list[str], seconds: float) -> subprocess.CompletedProcess[str]:
+def run_command(command: list[str], seconds: float) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 120, check=False
     )
@@ -369,7 +369,7 @@ def _run(command: list[str], seconds: float) -> subprocess.CompletedProcess[str]
     return done
 
 
-def _json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def json_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -384,7 +384,7 @@ def _wrk(
         command = ["wrk", "-t1", f"-c{connections}", f"-d{whole}s", "--timeout", "10s"]
         command += ["-s", str(HERE / "http_load.lua"), url, "--", *lua]
         command.append(f"{tag}{part}")  # names stay unique across the two runs
-        return _json_line(_run(command, whole))
+        return json_line(run_command(command, whole))
 
     warm = run(warmup, "w") if warmup > 0 else {"requests": 0}
     timed = run(duration, "m")
@@ -657,7 +657,7 @@ def _run_pair(
             ids = {name: transport.seed(urls[name], f"{tag}-{name}", SEED) for name in SERVERS}
             transport.answer_alike(urls, ids, tag)
             outboxed = asyncio.run(_outbox_rows(schemas[HANDWRITTEN]))
-            _require(outboxed == SEED + 1, f"hand-written outbox holds {outboxed} rows")
+            require(outboxed == SEED + 1, f"hand-written outbox holds {outboxed} rows")
             alone = sequential(urls, ids, alone_seconds, transport) if alone_seconds else {}
             pids = {PORTSIDE: service.pid, HANDWRITTEN: handwritten.pid}
             measure(urls, ids, rounds, duration, warmup, pids, results, first_round, transport)
