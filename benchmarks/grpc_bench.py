@@ -17,7 +17,6 @@ The script reports and never asserts.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import platform
 import sys
 from pathlib import Path
@@ -38,11 +37,12 @@ from http_servers import (  # noqa: E402
     require,
     run_command,
 )
-from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
+from run_info import library_versions, portside_commit, probe_line, speed_probe  # noqa: E402
 from users.contract.proto import users_pb2 as pb  # noqa: E402
 from users.contract.proto import users_pb2_grpc  # noqa: E402
 
 ENDPOINTS = {"get": "`GetUser`", "post": "`RegisterUser`"}
+GRPC_LIBRARIES = ("grpcio", "protobuf", "sqlalchemy", "asyncpg")
 _KEY = "x-correlation-id"
 
 
@@ -164,17 +164,6 @@ GRPC = Transport(
 )
 
 
-def versions() -> str:
-    names = ["grpcio", "protobuf", "sqlalchemy", "asyncpg"]
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return ", ".join(found)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short round (a smoke test)")
@@ -188,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- python: {platform.python_implementation()} {platform.python_version()}",
         f"- platform: {platform.platform()}",
-        f"- libraries: {versions()}",
+        f"- libraries: {library_versions(GRPC_LIBRARIES)}",
         f"- command: `python benchmarks/grpc_bench.py{' --quick' if args.quick else ''}`",
         f"- portside commit: {portside_commit()}",
         f"- {probe_line((before, speed_probe()))}",

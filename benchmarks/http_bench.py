@@ -39,7 +39,6 @@ The script reports and never asserts.
 
 import argparse
 import asyncio
-import importlib.metadata
 import platform
 import sys
 from pathlib import Path
@@ -49,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
 from http_asgi import Times, best, cost_cell, median_difference, timed_rounds  # noqa: E402
-from run_info import portside_commit, probe_line, speed_probe  # noqa: E402
+from run_info import library_versions, portside_commit, probe_line, speed_probe  # noqa: E402
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
 
@@ -87,16 +86,7 @@ def di_report(times: Times) -> list[str]:
 
 # -- report ---------------------------------------------------------------------------------
 
-
-def versions() -> str:
-    names = ["fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "pydantic"]
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return ", ".join(found)
+HTTP_LIBRARIES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "pydantic")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- python: {platform.python_implementation()} {platform.python_version()}",
         f"- platform: {platform.platform()}",
-        f"- libraries: {versions()}",
+        f"- libraries: {library_versions(HTTP_LIBRARIES)}",
         f"- command: `python benchmarks/http_bench.py{' --quick' if args.quick else ''}`",
         f"- portside commit: {portside_commit()}",
         "",

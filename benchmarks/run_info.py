@@ -4,11 +4,24 @@ through it)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import timeit
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["portside_commit", "probe_line", "speed_probe"]
+__all__ = ["library_versions", "portside_commit", "probe_line", "speed_probe"]
+
+
+def library_versions(distributions: Iterable[str]) -> str:
+    """``name version`` of each distribution, ``name (not installed)`` when it is missing."""
+    found = []
+    for name in distributions:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
 
 
 def portside_commit() -> str:

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import datetime
 import gc
-import importlib.metadata
 import itertools
 import json
 import os
@@ -63,6 +62,7 @@ from portside.storage.sql._provider import create_tables
 from portside.storage.sql._uow import SqlUnitOfWork
 from portside.testing.sql import SqlNotes, app_tables, notes_table
 from portside.testing.storage import DocumentNotes, Note
+from run_info import library_versions
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 HOST = "127.0.0.1"
@@ -628,16 +628,6 @@ def cpu_model() -> str:
     return "unknown"
 
 
-def versions() -> str:
-    found = []
-    for dist in LIBRARIES:
-        try:
-            found.append(f"{dist} {importlib.metadata.version(dist)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{dist} (not installed)")
-    return ", ".join(found)
-
-
 def method_lines(plan: Plan) -> list[str]:
     return [
         (
@@ -707,7 +697,7 @@ def write_markdown(
         f"- python: {platform.python_implementation()} {platform.python_version()}",
         f"- platform: {platform.platform()}",
         f"- CPU: {cpu_model()}; {os.cpu_count()} logical CPUs",
-        f"- versions: {versions()}",
+        f"- versions: {library_versions(LIBRARIES)}",
         *(f"- {BACKENDS[b]} server: {s}" for b, s in servers.items()),
         "",
         *method_lines(plan),
@@ -782,7 +772,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[Result]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"Python {platform.python_version()} on {platform.platform()}; CPU: {cpu_model()}")
-    print(versions())
+    print(library_versions(LIBRARIES))
     print(*method_lines(args.plan), sep="\n")
     print()
     by_operation = asyncio.run(run(args))
