@@ -37,7 +37,13 @@ from http_servers import (  # noqa: E402
     require,
     run_command,
 )
-from run_info import library_versions, portside_commit, probe_line, speed_probe  # noqa: E402
+from run_info import (  # noqa: E402
+    library_versions,
+    portside_commit,
+    probe_line,
+    speed_probe,
+    write_results,
+)
 from users.contract.proto import users_pb2 as pb  # noqa: E402
 from users.contract.proto import users_pb2_grpc  # noqa: E402
 
@@ -184,10 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *part,
     ]
-    text = "\n".join(lines)
-    print(text)
-    output.write_text(text + "\n")
-    print(f"\nwrote {output}")
+    write_results(lines, output)
     return 0
 
 

@@ -53,6 +53,7 @@ from http_handwritten import (  # noqa: E402 - benchmarks/ is put on the path ju
     correlation_id,
     envelope,
     make_engine,
+    server_arguments,
     tables,
 )
 from users.contract.proto import users_pb2 as pb  # noqa: E402
@@ -187,12 +188,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--url", required=True, help="postgresql+asyncpg://...")
-    parser.add_argument("--schema", default=None, help="the schema holding the tables")
-    asyncio.run(serve(parser.parse_args(argv)))
+    asyncio.run(serve(server_arguments(__doc__.splitlines()[0], argv)))
 
 
 if __name__ == "__main__":

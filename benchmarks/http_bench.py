@@ -48,7 +48,13 @@ sys.path.insert(0, str(HERE))
 
 import http_di_apps  # noqa: E402 - benchmarks/ is put on the path just above
 from http_asgi import Times, best, cost_cell, median_difference, timed_rounds  # noqa: E402
-from run_info import library_versions, portside_commit, probe_line, speed_probe  # noqa: E402
+from run_info import (  # noqa: E402
+    library_versions,
+    portside_commit,
+    probe_line,
+    speed_probe,
+    write_results,
+)
 
 # -- part 1: DI scope integration vs Depends -------------------------------------------------
 
@@ -145,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     # The probe goes with the run's other facts, at the top.
     facts = next(i for i, line in enumerate(lines) if line.startswith("- portside commit"))
     lines.insert(facts + 1, f"- {probe_line((before, speed_probe()))}")
-    text = "\n".join(lines)
-    print(text)
-    output.write_text(text + "\n")
-    print(f"\nwrote {output}")
+    write_results(lines, output)
     return 0
 
 

@@ -72,6 +72,7 @@ __all__ = [
     "create_app",
     "main",
     "make_engine",
+    "server_arguments",
     "tables",
 ]
 
@@ -382,13 +383,19 @@ async def serve(args: argparse.Namespace) -> None:
         await engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def server_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """The command line of a hand-written server: ``--host``, ``--port``, ``--url`` and
+    ``--schema``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--url", required=True, help="postgresql+asyncpg://...")
     parser.add_argument("--schema", default=None, help="the schema holding the tables")
-    asyncio.run(serve(parser.parse_args(argv)))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    asyncio.run(serve(server_arguments(__doc__.splitlines()[0], argv)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import timeit
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["library_versions", "portside_commit", "probe_line", "speed_probe"]
+__all__ = ["library_versions", "portside_commit", "probe_line", "speed_probe", "write_results"]
 
 
 def library_versions(distributions: Iterable[str]) -> str:
@@ -54,3 +54,11 @@ def probe_line(probes: tuple[float, float]) -> str:
         f"{probes[1]:.1f} µs after (absolute figures scale with it; the ratios come from "
         "interleaved rounds)"
     )
+
+
+def write_results(lines: list[str], output: Path) -> None:
+    """Print a report and write it to ``output``."""
+    text = "\n".join(lines)
+    print(text)
+    output.write_text(text + "\n")
+    print(f"\nwrote {output}")
