@@ -11,7 +11,7 @@ import statistics
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 from types import ModuleType
@@ -233,6 +233,36 @@ async def test_the_hand_written_grpc_methods_work_as_the_service() -> None:
         await drop_schema("postgres", schema)
 
 
+def fake_pairs(
+    http_servers: ModuleType,
+    transport: Any,
+    round_result: Callable[[str, int], dict[str, Any]],
+) -> tuple[Callable[..., dict[tuple[str, str], dict[str, Any]]], list[tuple[int, int, float]]]:
+    """A stand-in for ``http_servers._run_pair`` that adds ``round_result(server, number)`` to
+    each server's results for each round, and the list of the pairs it was asked to run
+    (their rounds, first round and one-connection seconds)."""
+    pairs: list[tuple[int, int, float]] = []
+
+    def run_pair(
+        results: dict[tuple[str, str], Any],
+        rounds: int,
+        first_round: int,
+        duration: float,
+        warmup: float,
+        alone_seconds: float,
+        given: Any,
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        assert given is transport
+        pairs.append((rounds, first_round, alone_seconds))
+        for number in range(first_round, first_round + rounds):
+            for key, load in results.items():
+                load.add(round_result(key[1], number))
+        alone = {"rps": 500.0, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
+        return dict.fromkeys(results, alone) if alone_seconds else {}
+
+    return run_pair, pairs
+
+
 @pytest.fixture
 def recording_grpc_server() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     """A gRPC server on a free port that records each call to ``users.v1.UserService`` and
@@ -292,31 +322,12 @@ def test_the_grpc_part_reports_the_ratio_with_no_target(
 ) -> None:
     grpc_bench = load_benchmark("grpc_bench")
 
-    def run_pair(
-        results: dict[tuple[str, str], Any],
-        rounds: int,
-        first_round: int,
-        duration: float,
-        warmup: float,
-        alone_seconds: float,
-        transport: Any,
-    ) -> dict[tuple[str, str], dict[str, Any]]:
-        assert transport is grpc_bench.GRPC
-        for number in range(first_round, first_round + rounds):
-            for key, load in results.items():
-                ours = key[1] == http_servers.PORTSIDE
-                load.add(
-                    {
-                        "rps": 800.0 + number if ours else 1000.0,
-                        "errors": 0,
-                        "p50_ms": 1.0,
-                        "p99_ms": 2.0,
-                        "cpu": 0.5 if ours else 0.75,
-                    }
-                )
-        alone = {"rps": 500.0, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
-        return dict.fromkeys(results, alone) if alone_seconds else {}
+    def round_result(server: str, number: int) -> dict[str, Any]:
+        ours = server == http_servers.PORTSIDE
+        rps, cpu = (800.0 + number, 0.5) if ours else (1000.0, 0.75)
+        return {"rps": rps, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0, "cpu": cpu}
 
+    run_pair, _ = fake_pairs(http_servers, grpc_bench.GRPC, round_result)
     monkeypatch.setattr(http_servers, "reachable", lambda host, port: None)
     monkeypatch.setattr(http_servers, "_run_pair", run_pair)
     lines = http_servers.server_part(quick=False, transport=grpc_bench.GRPC)
@@ -448,26 +459,11 @@ def test_the_http_target_is_judged_on_the_interval_of_the_median_round(
 def test_the_loaded_rounds_are_spread_over_fresh_pairs_of_server_processes(
     http_servers: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pairs: list[tuple[int, int, float]] = []
+    def round_result(server: str, number: int) -> dict[str, Any]:
+        rps = 1000.0 + number if server == http_servers.PORTSIDE else 1000.0
+        return {"rps": rps, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
 
-    def run_pair(
-        results: dict[tuple[str, str], Any],
-        rounds: int,
-        first_round: int,
-        duration: float,
-        warmup: float,
-        alone_seconds: float,
-        transport: Any,
-    ) -> dict[tuple[str, str], dict[str, Any]]:
-        assert transport is http_servers.HTTP
-        pairs.append((rounds, first_round, alone_seconds))
-        for number in range(first_round, first_round + rounds):
-            for key, load in results.items():
-                rps = 1000.0 + number if key[1] == http_servers.PORTSIDE else 1000.0
-                load.add({"rps": rps, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0})
-        alone = {"rps": 500.0, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0}
-        return dict.fromkeys(results, alone) if alone_seconds else {}
-
+    run_pair, pairs = fake_pairs(http_servers, http_servers.HTTP, round_result)
     monkeypatch.setattr(http_servers, "reachable", lambda host, port: None)
     monkeypatch.setattr(http_servers, "_run_pair", run_pair)
     report = "\n".join(http_servers.server_part(quick=False))
