@@ -166,12 +166,13 @@ def http_module() -> Module:
 
 
 def grpc_module() -> Module:
-    """``users.v1.UserService`` on ``[grpc]``; the servicer is built per call."""
+    """``users.v1.UserService`` on ``[grpc]``; the servicer is built once, and each call
+    resolves the use case its method injects."""
     from portside.grpc import GrpcService
     from users.adapters.grpc import UserServicer, grpc_service
 
     module = Module("users.grpc")
-    module.add_scoped(UserServicer)
+    module.add_singleton(UserServicer)
     module.add_singleton(GrpcService, instance=grpc_service())
     return module
 

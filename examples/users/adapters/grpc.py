@@ -1,9 +1,9 @@
 """The users service's gRPC entry adapter: ``users.v1.UserService`` over the use cases.
 
-The servicer is built per call in the call's DI scope, so each call has its own unit of
-work. Errors come from portside's interceptor: an invalid field is INVALID_ARGUMENT with
-``google.rpc.BadRequest`` violations, an unknown user NOT_FOUND, a taken name
-ALREADY_EXISTS.
+The servicer is built once; each method receives its use case from the call's DI scope,
+so each call has its own unit of work. Errors come from portside's interceptor: an
+invalid field is INVALID_ARGUMENT with ``google.rpc.BadRequest`` violations, an unknown
+user NOT_FOUND, a taken name ALREADY_EXISTS.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.empty_pb2 import Empty
 
 from portside.errors import Invalid
-from portside.grpc import GrpcService
+from portside.grpc import GrpcService, Inject
 from users.application import (
     GetUser,
     ListCourses,
@@ -56,56 +56,57 @@ def user_message(user: User) -> pb.User:
     return message
 
 
-class UserServicer(users_pb2_grpc.UserServiceServicer):
-    def __init__(
-        self,
-        *,
-        register: RegisterUser,
-        get: GetUser,
-        list_users: ListUsers,
-        modify: ModifyUser,
-        unregister: UnregisterUser,
-        list_courses: ListCourses,
-    ) -> None:
-        self.register, self.get, self.list_users = register, get, list_users
-        self.modify, self.unregister, self.list_courses = modify, unregister, list_courses
+class UserServicer:
+    """Built once. Each method takes its use case from the call's scope, so a call builds
+    only the use case it runs, with a unit of work of its own. It does not subclass the
+    generated ``UserServiceServicer``: its methods take more parameters than that base's,
+    and the server checks at start that every RPC of the service has one."""
 
-    async def RegisterUser(self, request: pb.RegisterUserRequest, context: Context) -> pb.User:  # noqa: N802 - the RPC's name
+    async def RegisterUser(  # noqa: N802 - the RPC's name
+        self, request: pb.RegisterUserRequest, context: Context, register: Inject[RegisterUser]
+    ) -> pb.User:
         department = request.department if request.HasField("department") else None
-        return user_message(await self.register(request.name, department))
+        return user_message(await register(request.name, department))
 
-    async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.User:  # noqa: N802
-        return user_message(await self.get(request.id))
+    async def GetUser(  # noqa: N802
+        self, request: pb.GetUserRequest, context: Context, get: Inject[GetUser]
+    ) -> pb.User:
+        return user_message(await get(request.id))
 
     async def ListUsers(  # noqa: N802
-        self, request: pb.ListUsersRequest, context: Context
+        self, request: pb.ListUsersRequest, context: Context, list_users: Inject[ListUsers]
     ) -> pb.ListUsersResponse:
-        page = await self.list_users(request.limit or None, request.cursor or None)
+        page = await list_users(request.limit or None, request.cursor or None)
         return pb.ListUsersResponse(
             items=[user_message(u) for u in page.items],
             next_cursor=page.next_cursor or "",
         )
 
-    async def ModifyUser(self, request: pb.ModifyUserRequest, context: Context) -> pb.User:  # noqa: N802
+    async def ModifyUser(  # noqa: N802
+        self, request: pb.ModifyUserRequest, context: Context, modify: Inject[ModifyUser]
+    ) -> pb.User:
         department = request.department if request.HasField("department") else None
-        return user_message(await self.modify(request.id, request.name, department))
+        return user_message(await modify(request.id, request.name, department))
 
     async def UnregisterUser(  # noqa: N802
-        self, request: pb.UnregisterUserRequest, context: Context
+        self,
+        request: pb.UnregisterUserRequest,
+        context: Context,
+        unregister: Inject[UnregisterUser],
     ) -> Empty:
         target = request.WhichOneof("target")
         if target == "id":
-            await self.unregister.by_id(request.id)
+            await unregister.by_id(request.id)
         elif target == "name":
-            await self.unregister.by_name(request.name)
+            await unregister.by_name(request.name)
         else:
             raise Invalid.field("target", "set either id or name")
         return Empty()
 
     async def ListCourses(  # noqa: N802
-        self, request: pb.ListCoursesRequest, context: Context
+        self, request: pb.ListCoursesRequest, context: Context, list_courses: Inject[ListCourses]
     ) -> pb.ListCoursesResponse:
-        courses = await self.list_courses()
+        courses = await list_courses()
         return pb.ListCoursesResponse(items=[course_to_pb(course_dto(c)) for c in courses])
 
 

@@ -1,14 +1,11 @@
 """The gRPC entry adapter: a ``grpc.aio`` server per service, one DI scope per call.
 
 ```python
-class UserServicer(users_pb2_grpc.UserServiceServicer):
-    def __init__(self, get_user: GetUser) -> None:   # resolved in the call's scope
-        self.get_user = get_user
+class UserServicer:
+    async def GetUser(self, request, context, get_user: Inject[GetUser]):
+        return to_message(await get_user(request.id))   # resolved in the call's scope
 
-    async def GetUser(self, request, context):
-        return to_message(await self.get_user(request.id))
-
-module.add_scoped(UserServicer)
+module.add_singleton(UserServicer)
 module.add_singleton(
     GrpcService,
     instance=GrpcService(users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer),
@@ -30,6 +27,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._inject import Inject
 from ._metadata import CORRELATION_KEY, correlation_id_from
 from ._service import GrpcService
 from ._settings import GrpcSettings
@@ -46,6 +44,7 @@ __all__ = [
     "GrpcService",
     "GrpcSettings",
     "HealthService",
+    "Inject",
     "ScopedCalls",
     "correlation_id_from",
     "failure_status",

@@ -6,7 +6,8 @@ back in the trailing metadata, with the status, whether the call succeeds or fai
 metadata would go out in a message of its own before the reply: about an eighth of a
 small call's CPU time); the host tracks the call as in-flight work (a call that
 arrives while the service shuts down is refused with UNAVAILABLE); a DI scope is opened,
-the servicer is resolved from it and its method runs within ``call_timeout``
+the servicer is resolved from it, and so are the method's ``Inject`` parameters, and the
+method runs within ``call_timeout``
 (DEADLINE_EXCEEDED beyond it); the scope closes, running its clean-up even when the method
 failed; an exception becomes a status through the classification HTTP shares.
 
@@ -36,6 +37,7 @@ from portside.observability import (
     set_service_name,
 )
 
+from ._inject import Injection, injections
 from ._metadata import CORRELATION_KEY, correlation_id_from
 from ._status import failure_status
 
@@ -70,6 +72,7 @@ class _Target:
     servicer: type
     rpc: str
     method: str  # "/package.Service/Rpc", for logs
+    injected: tuple[Injection, ...]  # the method's Inject parameters
 
 
 class ScopedCalls(grpc.aio.ServerInterceptor):
@@ -111,7 +114,9 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
         servicer = self.servicers.get(name)
         if servicer is None or handler is None:  # not ours, or no such method
             return handler
-        wrapped = self._wrapped[method] = self._wrap(handler, _Target(servicer, rpc, method))
+        injected = injections(getattr(servicer, rpc), f"{servicer.__qualname__}.{rpc}")
+        target = _Target(servicer, rpc, method, injected)
+        wrapped = self._wrapped[method] = self._wrap(handler, target)
         return wrapped
 
     def _wrap(self, method: grpc.RpcMethodHandler, target: _Target) -> grpc.RpcMethodHandler:
@@ -160,7 +165,15 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
                         cancelled = None
                         try:
                             servicer: Any = await scope.aget(target.servicer)
-                            result = getattr(servicer, target.rpc)(argument, context)
+                            call = getattr(servicer, target.rpc)
+                            if target.injected:
+                                services = {
+                                    i.name: await scope.aget(i.service, i.key)
+                                    for i in target.injected
+                                }
+                                result = call(argument, context, **services)
+                            else:
+                                result = call(argument, context)
                             if stream:
                                 await _respond(result, context)
                                 return None

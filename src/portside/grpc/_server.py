@@ -20,10 +20,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from portside.di import ServiceProvider
 from portside.host import Host, Lifecycle, ServiceInfo, Startup
 
 from ._calls import ScopedCalls
 from ._health import NOT_SERVING, SERVING, HealthService
+from ._inject import injections
 from ._service import GrpcService
 from ._settings import GrpcSettings
 
@@ -107,6 +109,25 @@ def _register(declared: GrpcService, server: grpc.aio.Server) -> dict[str, set[s
     return methods
 
 
+def _check_wiring(provider: ServiceProvider, name: str, servicer: type, rpcs: set[str]) -> None:
+    """Fail start-up, not a call, when the container cannot give ``servicer`` or a service
+    one of its methods injects."""
+    label = servicer.__qualname__
+    if not provider.has(servicer):
+        raise ValueError(
+            f"{label} serves {name} but is not registered; register it, e.g. "
+            f"module.add_singleton({label}), or add_scoped when it takes per-call services "
+            "in __init__"
+        )
+    for rpc in sorted(rpcs):
+        where = f"{label}.{rpc}"
+        for injected in injections(getattr(servicer, rpc), where):
+            if not provider.has(injected.service, injected.key):
+                raise ValueError(
+                    f"{where} injects {injected.name}: {injected.describe()} is not registered"
+                )
+
+
 def _bind(server: grpc.aio.Server, host: str, port: int) -> int:
     """Listen on ``host:port``; the bound port. ``OSError`` names the address."""
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -164,9 +185,10 @@ class GrpcServer(Startup):
         server = grpc.aio.server(interceptors=[calls], options=options)
         try:
             for declared in await provider.aget_all(GrpcService):
-                for name in _register(declared, server):
+                for name, rpcs in _register(declared, server).items():
                     if name in servicers:
                         raise ValueError(f"two GrpcService declarations serve {name}")
+                    _check_wiring(provider, name, declared.servicer, rpcs)
                     servicers[name] = declared.servicer
             self.services = tuple(servicers)
             self.health = HealthService(self.services, probe=self._ready)

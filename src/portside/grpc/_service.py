@@ -14,15 +14,16 @@ __all__ = ["GrpcService"]
 class GrpcService:
     """A gRPC service, declared in a service's module::
 
-        module.add_scoped(UserServicer)
+        module.add_singleton(UserServicer)
         module.add_singleton(
             GrpcService,
             instance=GrpcService(users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer),
         )
 
     ``register`` is the generated ``add_<Name>Servicer_to_server`` function. ``servicer`` is
-    the class resolved from each call's DI scope; register it scoped, so that every call
-    gets its own instance and its own scoped dependencies (a unit of work, say). ``name`` is
+    the class resolved from each call's DI scope. Its methods receive their ``Inject[T]``
+    parameters from that scope, so it can be a singleton; a servicer that takes per-call
+    services (a unit of work, say) in ``__init__`` is registered scoped instead. ``name`` is
     the fully-qualified service name (``users.v1.UserService``); when omitted it is read
     from what ``register`` registers.
     """
