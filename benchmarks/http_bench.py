@@ -1,6 +1,6 @@
 """HTTP: portside's entry adapter against the same endpoints written without portside.
 
-Four parts, each side by side in one run:
+Five parts, each side by side in one run:
 
 ``di``      The per-request cost of portside's DI scope integration against FastAPI's own
             ``Depends`` for the same dependency graph (benchmarks/http_di_apps.py). Each
@@ -15,6 +15,10 @@ Four parts, each side by side in one run:
             differences are portside's HTTP integration and the service's layers. A fourth
             contender, the hand-written app with FastAPI's default telemetry, counts what
             that default costs (the others run with it off, as portside's app does).
+
+``routes``  What each route tried before the one that matches costs a request, in a
+            FastAPI app and in portside's app with the same routes (benchmarks/
+            http_routes.py): a route served first and behind 40 others, in process.
 
 ``instructions``  The same contenders counted in machine instructions per request
             under valgrind's callgrind (benchmarks/http_instructions.py): figures that do
@@ -98,7 +102,7 @@ HTTP_LIBRARIES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "p
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (for a smoke test)")
-    parser.add_argument("--parts", default="di,split,instructions,server")
+    parser.add_argument("--parts", default="di,split,routes,instructions,server")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -136,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         rounds, requests = (3, 300) if args.quick else (9, 3000)
         split = asyncio.run(http_split.split_part(rounds, requests))
         lines += http_split.split_report(split, rounds, requests)
+    if "routes" in parts:
+        import http_routes
+
+        rounds, requests = (3, 300) if args.quick else (9, 3000)
+        route_times = asyncio.run(http_routes.routes_part(rounds, requests))
+        lines += http_routes.routes_report(route_times, rounds, requests)
     if "instructions" in parts:
         import http_instructions
 

@@ -637,3 +637,32 @@ def test_in_process_costs_are_medians_of_differences_within_a_round() -> None:
         "round: within the machine's noise) |"
     ) in report
     assert "off in the contenders above) | **7.0** (rounds 7.0 to 8.0) |" in report
+
+
+async def test_the_routes_part_times_one_route_in_both_places_in_both_apps() -> None:
+    http_routes = load_benchmark("http_routes")
+    # asgi_caller checks that every request was answered 200 by its route.
+    times = await http_routes.routes_part(rounds=2, requests=5)
+    assert set(times) == {
+        http_routes.FASTAPI_FRONT,
+        http_routes.FASTAPI_BEHIND,
+        http_routes.PORTSIDE_FRONT,
+        http_routes.PORTSIDE_BEHIND,
+    }
+    assert all(len(rounds) == 2 for rounds in times.values())
+    served = http_routes.router(behind=True).routes
+    assert len(served) == http_routes.AHEAD + 1
+    assert served[-1].path == "/users/{user_id}"
+
+
+def test_the_cost_per_route_passed_over_is_the_median_difference_over_the_routes() -> None:
+    http_routes = load_benchmark("http_routes")
+    times = {
+        http_routes.FASTAPI_FRONT: [10.0, 30.0, 11.0],
+        http_routes.FASTAPI_BEHIND: [50.0, 72.0, 55.0],  # 40, 42 and 44 more
+        http_routes.PORTSIDE_FRONT: [20.0, 40.0, 21.0],
+        http_routes.PORTSIDE_BEHIND: [40.0, 61.0, 42.0],  # 20, 21 and 21 more
+    }
+    report = "\n".join(http_routes.routes_report(times, 3, 100))
+    assert "| FastAPI | 1.050 |" in report
+    assert "| portside | 0.525 (0.50x of FastAPI's) |" in report
