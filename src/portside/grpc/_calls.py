@@ -167,10 +167,9 @@ class ScopedCalls(grpc.aio.ServerInterceptor):
                             servicer: Any = await scope.aget(target.servicer)
                             call = getattr(servicer, target.rpc)
                             if target.injected:
-                                services = {
-                                    i.name: await scope.aget(i.service, i.key)
-                                    for i in target.injected
-                                }
+                                services = {}  # a loop: a comprehension is a call more
+                                for i in target.injected:
+                                    services[i.name] = await scope.aget(i.service, i.key)
                                 result = call(argument, context, **services)
                             else:
                                 result = call(argument, context)
