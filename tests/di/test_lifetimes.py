@@ -14,6 +14,7 @@ from portside.di import (
     MissingServiceError,
     Module,
     ServiceCollection,
+    service_key,
 )
 
 
@@ -256,6 +257,14 @@ def test_keyed_registrations_are_chosen_by_key_and_annotated_key() -> None:
     assert isinstance(sender.any, Push)
     assert [type(n) for n in provider.get_all(Notifier)] == [Push]
     assert [type(n) for n in provider.get_all(Notifier, key="sms")] == [Sms]
+
+
+def test_service_key_reads_the_service_and_key_an_annotation_names() -> None:
+    """What entry adapters use to resolve ``Inject[Annotated[T, Key(...)]]``."""
+    assert service_key(Annotated[Notifier, Key("email")]) == (Notifier, "email")
+    assert service_key(Annotated[Notifier, "doc", Key("sms")]) == (Notifier, "sms")
+    assert service_key(Annotated[Notifier, "doc"]) == (Notifier, None)
+    assert service_key(Notifier) == (Notifier, None)
 
 
 def test_an_unknown_key_names_the_keys_that_exist() -> None:

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from portside.di import Module, ServiceCollection
+from portside.di import Key, Module, ServiceCollection
 from portside.http import Inject, Routes, build_app, request_scope
 
 
@@ -74,6 +74,11 @@ def sync_handler(counter: Inject[Counter]) -> dict[str, object]:
     return {"event_loop_thread": counter.thread == threading.get_ident()}
 
 
+@router.get("/signed/{name}")
+async def signed(name: str, sign: Inject[Annotated[str, Key("sign")]]) -> dict[str, str]:
+    return {"said": f"{name} {sign}"}
+
+
 @router.get("/untyped", response_model=None)
 async def untyped() -> dict[str, int]:
     return {"n": "not a number"}  # type: ignore[dict-item] - no response model checks it
@@ -97,11 +102,17 @@ async def inner(greeter: Inject[Greeter]) -> dict[str, str]:
     return {"said": greeter.greet("inside")}
 
 
+@nested.get("/signed")  # resolved by FastAPI, as a dependency
+async def nested_signed(sign: Inject[Annotated[str, Key("sign")]]) -> dict[str, str]:
+    return {"said": f"inside {sign}"}
+
+
 mixed.include_router(nested)
 
 
 def app() -> FastAPI:
     module = Module("greeting").add_scoped(Counter).add_scoped(Greeter)
+    module.add_singleton(str, instance="(signed)", key="sign")
     provider = ServiceCollection().add_context(Request).add_module(module).build()
     return build_app(
         [Routes(router), Routes(mixed), Routes(guarded, prefix="/v1", tags=("versioned",))],
@@ -171,6 +182,11 @@ def test_served_handlers_resolve_services_without_fastapi_dependencies() -> None
 async def test_plain_routes_and_nested_routers_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/plain")).text == "plain"
     assert (await client.get("/nested/inner")).json() == {"said": "hello inside"}
+
+
+async def test_a_keyed_service_is_injected_by_its_key(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/signed/ada")).json() == {"said": "ada (signed)"}
+    assert (await client.get("/nested/signed")).json() == {"said": "inside (signed)"}
 
 
 async def test_inject_outside_a_portside_app_names_the_problem() -> None:

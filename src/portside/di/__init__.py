@@ -25,7 +25,7 @@ from ._errors import (
     ScopeClosedError,
 )
 from ._graph import DependencyGraph, GraphNode
-from ._markers import Key, Lifetime
+from ._markers import Key, Lifetime, service_key
 from ._provider import Override, Scope, ServiceProvider
 
 __all__ = [
@@ -46,4 +46,5 @@ __all__ = [
     "ScopeClosedError",
     "ServiceCollection",
     "ServiceProvider",
+    "service_key",
 ]

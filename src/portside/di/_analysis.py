@@ -8,10 +8,10 @@ import inspect
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from ._errors import MissingServiceError
-from ._markers import Key
+from ._markers import service_key
 from ._registration import Kind, Registration, describe
 
 __all__ = ["All", "Const", "Missing", "Param", "Ref", "analyze"]
@@ -96,13 +96,7 @@ def _hints(fn: Any, localns: dict[str, Any], owner: str) -> dict[str, Any]:
 
 def _interpret(hint: Any, *, has_default: bool, by_lookup: dict[Any, Any]) -> Dep | None:
     """What to inject for a hinted parameter; ``None`` means "leave it to its default"."""
-    key: str | None = None
-    if get_origin(hint) is Annotated:
-        base, *meta = get_args(hint)
-        for item in meta:
-            if isinstance(item, Key):
-                key = item.name
-        hint = base
+    hint, key = service_key(hint)
     lookup = _lookup(hint, key)
     if lookup in by_lookup:
         return Ref(lookup)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import Annotated, Any, Final, get_args, get_origin
 
-__all__ = ["Key", "Lifetime"]
+__all__ = ["Key", "Lifetime", "service_key"]
 
 
 class Lifetime(enum.Enum):
@@ -40,3 +40,14 @@ class Key:
 
     def __hash__(self) -> int:
         return hash((Key, self.name))
+
+
+def service_key(annotation: Any) -> tuple[Any, str | None]:
+    """The service and key an annotation names: ``(T, "name")`` for
+    ``Annotated[T, Key("name")]`` (other metadata is ignored), ``(T, None)`` for
+    ``Annotated[T, ...]`` without a key, and ``(annotation, None)`` for anything else."""
+    if get_origin(annotation) is not Annotated:
+        return annotation, None
+    service, *metadata = get_args(annotation)
+    keys = [m.name for m in metadata if isinstance(m, Key)]
+    return service, keys[-1] if keys else None

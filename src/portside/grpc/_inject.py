@@ -21,9 +21,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_origin
 
-from portside.di import Key
+from portside.di import service_key
 
 __all__ = ["Inject", "Injection", "injections"]
 
@@ -74,15 +74,13 @@ _BY_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWOR
 
 def _injection(parameter: inspect.Parameter, where: str) -> Injection | None:
     annotation = parameter.annotation
-    if get_origin(annotation) is not Annotated:
-        return None
-    service, *metadata = get_args(annotation)
-    if not any(m is _MARK for m in metadata):
+    if get_origin(annotation) is not Annotated or not any(
+        m is _MARK for m in annotation.__metadata__
+    ):
         return None
     if parameter.kind not in _BY_KEYWORD:  # injected services are passed by name
         raise TypeError(f"{where} injects {parameter.name}, which cannot be passed by name")
-    keys = [m.name for m in metadata if isinstance(m, Key)]
-    return Injection(parameter.name, service, keys[-1] if keys else None)
+    return Injection(parameter.name, *service_key(annotation))
 
 
 def injections(method: Callable[..., Any], where: str) -> tuple[Injection, ...]:

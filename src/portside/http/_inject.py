@@ -23,7 +23,7 @@ from fastapi import Depends, params
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 
-from portside.di import Scope
+from portside.di import Scope, service_key
 
 __all__ = ["SCOPE_KEY", "Inject", "direct_injection", "request_scope"]
 
@@ -45,19 +45,21 @@ def request_scope(connection: HTTPConnection) -> Scope:
 
 
 _resolvers: dict[Any, Callable[[HTTPConnection], Awaitable[Any]]] = {}
-_services: dict[Callable[[HTTPConnection], Awaitable[Any]], Any] = {}
+#: Each resolver's service and key (``Inject[Annotated[T, Key("name")]]`` names a key).
+_services: dict[Callable[[HTTPConnection], Awaitable[Any]], tuple[Any, str | None]] = {}
 
 
-def _resolver(service: Any) -> Callable[[HTTPConnection], Awaitable[Any]]:
-    resolver = _resolvers.get(service)
+def _resolver(annotation: Any) -> Callable[[HTTPConnection], Awaitable[Any]]:
+    resolver = _resolvers.get(annotation)
     if resolver is None:
+        service, key = service_key(annotation)
 
         async def resolve(connection: HTTPConnection) -> Any:
-            return await request_scope(connection).aget(service)
+            return await request_scope(connection).aget(service, key)
 
         resolve.__name__ = f"inject_{getattr(service, '__name__', 'service')}"
-        resolver = _resolvers.setdefault(service, resolve)
-        _services[resolver] = service
+        resolver = _resolvers.setdefault(annotation, resolve)
+        _services[resolver] = (service, key)
     return resolver
 
 
@@ -75,7 +77,7 @@ _UNSUPPORTED_KINDS = frozenset(
 
 
 def _injected(annotation: Any) -> Any:
-    """The service an ``Inject[T]`` annotation names, else ``_NOT_INJECTED``."""
+    """The service and key an ``Inject[T]`` annotation names, else ``_NOT_INJECTED``."""
     if get_origin(annotation) is not Annotated:
         return _NOT_INJECTED
     for marker in get_args(annotation)[1:]:
@@ -107,15 +109,15 @@ def direct_injection(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(endpoint, eval_str=True)
     except (NameError, TypeError, ValueError):
         return endpoint
-    services: list[tuple[str, Any]] = []
+    services: list[tuple[str, Any, str | None]] = []
     kept: list[inspect.Parameter] = []
     request_name: str | None = None
     for parameter in signature.parameters.values():
         if parameter.kind in _UNSUPPORTED_KINDS:
             return endpoint
-        service = _injected(parameter.annotation)
-        if service is not _NOT_INJECTED:
-            services.append((parameter.name, service))
+        injected = _injected(parameter.annotation)
+        if injected is not _NOT_INJECTED:
+            services.append((parameter.name, *injected))
             continue
         if request_name is None and _is_request(parameter.annotation):
             request_name = parameter.name
@@ -135,15 +137,19 @@ def direct_injection(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrapper(
-    endpoint: Callable[..., Any], services: tuple[tuple[str, Any], ...], request: str, *, pop: bool
+    endpoint: Callable[..., Any],
+    services: tuple[tuple[str, Any, str | None], ...],
+    request: str,
+    *,
+    pop: bool,
 ) -> Callable[..., Awaitable[Any]]:
     is_async = inspect.iscoroutinefunction(endpoint)
 
     async def with_services(**kwargs: Any) -> Any:
         connection = kwargs.pop(request) if pop else kwargs[request]
         scope = connection.scope.get(SCOPE_KEY) or request_scope(connection)
-        for name, service in services:
-            kwargs[name] = await scope.aget(service)
+        for name, service, key in services:
+            kwargs[name] = await scope.aget(service, key)
         if is_async:
             return await endpoint(**kwargs)
         return await run_in_threadpool(endpoint, **kwargs)
