@@ -84,6 +84,8 @@ def _quick_reject(route_class: type[APIRoute], router: APIRouter) -> type[APIRou
     path first. Anything else is matched by ``route_class`` as before.
     """
 
+    matches_in_full = route_class.matches  # a plain call: cheaper than super() per request
+
     class QuickReject(route_class):  # type: ignore[valid-type,misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -99,7 +101,7 @@ def _quick_reject(route_class: type[APIRoute], router: APIRouter) -> type[APIRou
                 and not scope.get("root_path")
             ):
                 return Match.NONE, {}
-            return super().matches(scope)  # type: ignore[no-any-return]
+            return matches_in_full(self, scope)
 
     QuickReject.__name__ = route_class.__name__
     QuickReject.__qualname__ = route_class.__qualname__
