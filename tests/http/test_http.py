@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from portside.config import ConfigError, load_config
-from portside.di import Module, ServiceCollection
+from portside.di import Module, ServiceCollection, ServiceProvider
 from portside.di._provider import COMPILE_AFTER
 from portside.errors import Invalid
 from portside.host import Host, Service, ServiceInfo, StartError
@@ -107,12 +107,22 @@ async def wait(gate: Inject[Gate]) -> dict[str, object]:
     return {"waited": True}
 
 
-def service() -> Service:
+def items_module() -> Module:
+    """What the routes inject."""
     module = Module("items")
     module.add_singleton(Closed)
     module.add_singleton(Gate)
     module.add_scoped(Session, factory=open_session)
-    module.add_singleton(Routes, instance=Routes(router))
+    return module
+
+
+def items_provider() -> ServiceProvider:
+    """A provider for ``build_app`` called directly."""
+    return ServiceCollection().add_context(Request).add_module(items_module()).build()
+
+
+def service() -> Service:
+    module = items_module().add_singleton(Routes, instance=Routes(router))
     return Service("items", modules=[module], requires=["http"])
 
 
@@ -331,7 +341,7 @@ async def test_a_body_of_undeclared_length_is_counted_as_it_arrives(
     """HTTP/1.x brings a body only with Content-Length or Transfer-Encoding, but a server
     speaking HTTP/2 may stream one with neither, and a server may pass on a length that is
     no number: either body is counted against the limit as it arrives."""
-    provider = ServiceCollection().add_context(Request).build()
+    provider = items_provider()
     app = build_app([Routes(router)], provider=provider, settings=HttpSettings(max_body_bytes=64))
     body = json.dumps({"name": "pen", "qty": 1, "pad": "x" * 100}).encode()
     answers: list[MutableMapping[str, Any]] = []
@@ -410,7 +420,7 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
 def test_the_service_routes_are_tried_before_the_documentation_routes() -> None:
     """Routes are matched in order: a request to the service does not first try the
     OpenAPI document and the docs pages, which FastAPI adds when the app is made."""
-    provider = ServiceCollection().add_context(Request).build()
+    provider = items_provider()
     app = build_app([Routes(router)], provider=provider)
     paths = [getattr(route, "path", None) for route in app.routes]
     documentation = ["/openapi.json", "/docs", "/docs/oauth2-redirect"]
@@ -457,7 +467,7 @@ async def test_fastapis_own_telemetry_runs_only_when_configured(
     async def item(item_id: int) -> dict[str, int]:
         return {"id": item_id}
 
-    provider = ServiceCollection().add_context(Request).build()
+    provider = items_provider()
     app = build_app([Routes(items)], provider=provider, settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -526,8 +536,7 @@ async def test_a_request_leaves_no_reference_cycle_behind() -> None:
     """The DI scope holds the Request, whose scope dict held the DI scope: a cycle per
     request for the garbage collector, unless the middleware breaks it. The app is called
     directly, so that no client's own garbage is counted."""
-    module = Module("cycle").add_singleton(Closed).add_scoped(Session, factory=open_session)
-    provider = ServiceCollection().add_context(Request).add_module(module).build()
+    provider = items_provider()
     app = build_app([Routes(router)], provider=provider)
     statuses: list[int] = []
 

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from portside.di import Key, Module, ServiceCollection
+from portside.di import Key, MissingServiceError, Module, ServiceCollection
 from portside.http import Inject, Routes, build_app, request_scope
 
 
@@ -196,3 +196,32 @@ async def test_inject_outside_a_portside_app_names_the_problem() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         with pytest.raises(RuntimeError, match="no DI scope on this request"):
             await client.get("/greet/ada")
+
+
+class Unregistered:
+    pass
+
+
+def test_a_route_that_injects_what_the_container_cannot_give_fails_the_build() -> None:
+    served = APIRouter()
+
+    @served.get("/needs")
+    async def needs(thing: Inject[Unregistered]) -> None: ...
+
+    provider = ServiceCollection().add_scoped(Counter).build()
+    with pytest.raises(MissingServiceError) as failed:
+        build_app([Routes(served)], provider=provider)
+    assert "GET /needs injects thing: Unregistered is not registered" in str(failed.value)
+
+
+def test_the_check_covers_keys_and_routes_fastapi_resolves() -> None:
+    served = APIRouter()
+    served.add_route("/plain", plain)  # so FastAPI resolves Inject, as a dependency
+
+    @served.post("/signed")
+    async def signed(sign: Inject[Annotated[str, Key("nope")]]) -> None: ...
+
+    provider = ServiceCollection().add_singleton(str, instance="x", key="sign").build()
+    with pytest.raises(MissingServiceError) as failed:
+        build_app([Routes(served)], provider=provider)
+    assert "POST /signed injects sign: str with key 'nope' is not registered" in str(failed.value)

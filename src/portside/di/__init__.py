@@ -27,6 +27,7 @@ from ._errors import (
 from ._graph import DependencyGraph, GraphNode
 from ._markers import Key, Lifetime, service_key
 from ._provider import Override, Scope, ServiceProvider
+from ._registration import describe_service
 
 __all__ = [
     "AsyncResolutionError",
@@ -46,5 +47,6 @@ __all__ = [
     "ScopeClosedError",
     "ServiceCollection",
     "ServiceProvider",
+    "describe_service",
     "service_key",
 ]

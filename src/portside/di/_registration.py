@@ -61,6 +61,11 @@ def describe(tp: Any) -> str:
     return repr(tp).replace("typing.", "").replace("collections.abc.", "")
 
 
+def describe_service(service: Any, key: str | None = None) -> str:
+    """``service`` as error messages name it, with its key when it has one."""
+    return describe(service) if key is None else f"{describe(service)} with key {key!r}"
+
+
 def _is_protocol(tp: type) -> bool:
     return bool(getattr(tp, "_is_protocol", False))
 

@@ -64,10 +64,6 @@ class Injection:
     service: Any
     key: str | None = None
 
-    def describe(self) -> str:
-        service = getattr(self.service, "__qualname__", repr(self.service))
-        return service if self.key is None else f"{service} with key {self.key!r}"
-
 
 _BY_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 

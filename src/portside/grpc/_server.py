@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from portside.di import ServiceProvider
+from portside.di import MissingServiceError, ServiceProvider, describe_service
 from portside.host import Host, Lifecycle, ServiceInfo, Startup
 
 from ._calls import ScopedCalls
@@ -112,19 +112,22 @@ def _register(declared: GrpcService, server: grpc.aio.Server) -> dict[str, set[s
 def _check_wiring(provider: ServiceProvider, name: str, servicer: type, rpcs: set[str]) -> None:
     """Fail start-up, not a call, when the container cannot give ``servicer`` or a service
     one of its methods injects."""
-    label = servicer.__qualname__
+    label = describe_service(servicer)
     if not provider.has(servicer):
-        raise ValueError(
+        raise MissingServiceError(
             f"{label} serves {name} but is not registered; register it, e.g. "
             f"module.add_singleton({label}), or add_scoped when it takes per-call services "
-            "in __init__"
+            "in __init__",
+            service=servicer,
         )
     for rpc in sorted(rpcs):
         where = f"{label}.{rpc}"
-        for injected in injections(getattr(servicer, rpc), where):
-            if not provider.has(injected.service, injected.key):
-                raise ValueError(
-                    f"{where} injects {injected.name}: {injected.describe()} is not registered"
+        for i in injections(getattr(servicer, rpc), where):
+            if not provider.has(i.service, i.key):
+                raise MissingServiceError(
+                    f"{where} injects {i.name}: {describe_service(i.service, i.key)} "
+                    "is not registered",
+                    service=i.service,
                 )
 
 

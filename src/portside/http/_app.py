@@ -18,6 +18,7 @@ from portside.errors import Invalid
 from portside.host import Host, ShuttingDown
 from portside.storage import StorageError
 
+from ._inject import check_injections
 from ._middleware import PortsideMiddleware
 from ._openapi import install as install_openapi
 from ._problems import PayloadTooLarge, handle_exception
@@ -74,6 +75,7 @@ def build_app(
         app.add_exception_handler(exc_type, handle_exception)
     for declared in routes:
         add_routes(app, declared)
+    check_injections(app.router.routes, provider)
     bypass: list[str] = []
     if host is not None:  # after the service's routes, which are matched first
         _add_health(app, host)

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
 from fastapi import Depends, params
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
+from starlette.routing import BaseRoute
 
-from portside.di import Scope, service_key
+from portside.di import (
+    MissingServiceError,
+    Scope,
+    ServiceProvider,
+    describe_service,
+    service_key,
+)
 
-__all__ = ["SCOPE_KEY", "Inject", "direct_injection", "request_scope"]
+__all__ = ["SCOPE_KEY", "Inject", "check_injections", "direct_injection", "request_scope"]
 
 T = TypeVar("T")
 
@@ -130,10 +138,48 @@ def direct_injection(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         kept.append(inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
     wrapper = _wrapper(endpoint, tuple(services), str(request_name), pop=own_request)
     functools.update_wrapper(wrapper, endpoint)
+    wrapper.__portside_services__ = tuple(services)  # type: ignore[attr-defined]
     # FastAPI looks through __wrapped__ in places; it must see the wrapper, which is async.
     del wrapper.__wrapped__  # type: ignore[attr-defined]
     wrapper.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _injections(route: APIRoute) -> Iterator[tuple[str, Any, str | None]]:
+    """The ``Inject`` parameters of ``route``: (parameter, service, key), those its served
+    handler resolves and those FastAPI resolves as dependencies."""
+    yield from getattr(route.endpoint, "__portside_services__", ())
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call in _services:
+            yield (str(dependency.name), *_services[dependency.call])
+        pending.extend(dependency.dependencies)
+
+
+def check_injections(routes: Iterable[BaseRoute], provider: ServiceProvider) -> None:
+    """Raise :class:`~portside.di.MissingServiceError`, naming the route and the
+    parameter, when a route injects a service ``provider`` does not have: at start-up,
+    not on every request to that route.
+
+    Routes of included routers are checked too where FastAPI keeps the router included
+    (``original_router``); a FastAPI that copies them in has them among ``routes``.
+    """
+    pending = list(routes)
+    while pending:
+        route = pending.pop(0)
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            pending.extend(included.routes)
+        if not isinstance(route, APIRoute):
+            continue
+        where = f"{' '.join(sorted(route.methods or ()))} {route.path}"
+        for name, service, key in _injections(route):
+            if not provider.has(service, key):
+                raise MissingServiceError(
+                    f"{where} injects {name}: {describe_service(service, key)} is not registered",
+                    service=service,
+                )
 
 
 def _wrapper(
