@@ -78,6 +78,10 @@ class InjectingServicer:
 
 
 def injecting_service(protos: Protos, servicer: type = InjectingServicer) -> Service:
+    return Service("probe", modules=[injecting_module(protos, servicer)], requires=["grpc"])
+
+
+def injecting_module(protos: Protos, servicer: type) -> Module:
     module = Module("probe")
     module.add_singleton(Protos, instance=protos)
     module.add_singleton(Ledger)
@@ -88,7 +92,7 @@ def injecting_service(protos: Protos, servicer: type = InjectingServicer) -> Ser
     module.add_singleton(
         GrpcService, instance=GrpcService(protos.pb2_grpc.add_ProbeServicer_to_server, servicer)
     )
-    return Service("probe", modules=[module], requires=["grpc"])
+    return module
 
 
 async def test_a_method_receives_its_services_from_each_calls_own_scope(
@@ -199,6 +203,19 @@ async def test_a_method_that_injects_what_the_container_cannot_give_fails_start_
     with pytest.raises(StartError) as failed:
         await host.start()
     assert problem in str(failed.value.__cause__)
+
+
+async def test_a_method_that_injects_a_context_value_fails_start_up(
+    tmp_path: Path, protos: Protos
+) -> None:
+    modules = [injecting_module(protos, NeedsUnregistered), Module("c").add_context(Unregistered)]
+    host = host_for(tmp_path, Service("probe", modules=modules, requires=["grpc"]))
+    with pytest.raises(StartError) as failed:
+        await host.start()
+    assert (
+        "NeedsUnregistered.Echo injects missing: Unregistered is a context value, which a "
+        "gRPC call's scope is not given"
+    ) in str(failed.value.__cause__)
 
 
 async def test_a_servicer_the_container_cannot_build_fails_start_up(

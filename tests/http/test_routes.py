@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from portside.di import Key, MissingServiceError, Module, ServiceCollection
+from portside.di import Key, MissingContextError, MissingServiceError, Module, ServiceCollection
 from portside.http import Inject, Routes, build_app, request_scope
 
 
@@ -225,3 +225,18 @@ def test_the_check_covers_keys_and_routes_fastapi_resolves() -> None:
     with pytest.raises(MissingServiceError) as failed:
         build_app([Routes(served)], provider=provider)
     assert "POST /signed injects sign: str with key 'nope' is not registered" in str(failed.value)
+
+
+def test_a_route_that_injects_a_context_value_no_request_carries_fails_the_build() -> None:
+    served = APIRouter()
+
+    @served.get("/tenant")
+    async def tenant(tenant: Inject[Unregistered]) -> None: ...
+
+    provider = ServiceCollection().add_context(Request).add_context(Unregistered).build()
+    with pytest.raises(MissingContextError) as failed:
+        build_app([Routes(served)], provider=provider)
+    assert (
+        "GET /tenant injects tenant: Unregistered is a context value, which a request's scope "
+        "is not given (only the Request is)"
+    ) in str(failed.value)

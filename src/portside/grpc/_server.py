@@ -20,7 +20,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from portside.di import MissingServiceError, ServiceProvider, describe_service
+from portside.di import (
+    MissingContextError,
+    MissingServiceError,
+    ServiceProvider,
+    describe_service,
+)
 from portside.host import Host, Lifecycle, ServiceInfo, Startup
 
 from ._calls import ScopedCalls
@@ -123,10 +128,12 @@ def _check_wiring(provider: ServiceProvider, name: str, servicer: type, rpcs: se
     for rpc in sorted(rpcs):
         where = f"{label}.{rpc}"
         for i in injections(getattr(servicer, rpc), where):
+            what = f"{where} injects {i.name}: {describe_service(i.service, i.key)}"
             if not provider.has(i.service, i.key):
-                raise MissingServiceError(
-                    f"{where} injects {i.name}: {describe_service(i.service, i.key)} "
-                    "is not registered",
+                raise MissingServiceError(f"{what} is not registered", service=i.service)
+            if i.key is None and provider.accepts_context(i.service):
+                raise MissingContextError(
+                    f"{what} is a context value, which a gRPC call's scope is not given",
                     service=i.service,
                 )
 

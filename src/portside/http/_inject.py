@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.routing import BaseRoute
 
 from portside.di import (
+    MissingContextError,
     MissingServiceError,
     Scope,
     ServiceProvider,
@@ -159,8 +160,9 @@ def _injections(route: APIRoute) -> Iterator[tuple[str, Any, str | None]]:
 
 def check_injections(routes: Iterable[BaseRoute], provider: ServiceProvider) -> None:
     """Raise :class:`~portside.di.MissingServiceError`, naming the route and the
-    parameter, when a route injects a service ``provider`` does not have: at start-up,
-    not on every request to that route.
+    parameter, when a route injects a service ``provider`` does not have, and
+    :class:`~portside.di.MissingContextError` when it injects a context value the request's
+    scope is not given (any but the Request): at start-up, not on every request to it.
 
     Routes of included routers are checked too where FastAPI keeps the router included
     (``original_router``); a FastAPI that copies them in has them among ``routes``.
@@ -175,9 +177,13 @@ def check_injections(routes: Iterable[BaseRoute], provider: ServiceProvider) -> 
             continue
         where = f"{' '.join(sorted(route.methods or ()))} {route.path}"
         for name, service, key in _injections(route):
+            what = f"{where} injects {name}: {describe_service(service, key)}"
             if not provider.has(service, key):
-                raise MissingServiceError(
-                    f"{where} injects {name}: {describe_service(service, key)} is not registered",
+                raise MissingServiceError(f"{what} is not registered", service=service)
+            if key is None and service is not Request and provider.accepts_context(service):
+                raise MissingContextError(
+                    f"{what} is a context value, which a request's scope is not given (only "
+                    "the Request is)",
                     service=service,
                 )
 
