@@ -9,8 +9,7 @@ import asyncio
 import contextlib
 import importlib
 import sys
-import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +27,8 @@ from portside.grpc import GrpcServer, GrpcService
 from portside.host import HealthCheck, Host, Service
 from portside.observability import get_correlation_id
 from portside.storage import ConcurrencyError, Conflict, NotFound, StorageUnavailable
+
+from ..support.scoped import Ledger, Resource, open_resource
 
 HERE = Path(__file__).parent
 PROBE = "portside.tests.v1.Probe"
@@ -60,28 +61,6 @@ def protos(tmp_path_factory: pytest.TempPathFactory) -> Protos:
     finally:
         sys.path.remove(str(out))
     return Protos(pb2, pb2_grpc)
-
-
-class Ledger:
-    """The ids of the per-call resources, as they were opened and closed."""
-
-    def __init__(self) -> None:
-        self.opened: list[str] = []
-        self.closed: list[str] = []
-
-
-class Resource:
-    """A scoped dependency of the servicer: one per call."""
-
-    def __init__(self) -> None:
-        self.id = uuid.uuid4().hex
-
-
-def open_resource(ledger: Ledger) -> Iterator[Resource]:
-    resource = Resource()
-    ledger.opened.append(resource.id)
-    yield resource
-    ledger.closed.append(resource.id)
 
 
 class Gate:

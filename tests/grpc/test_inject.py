@@ -213,8 +213,8 @@ async def test_a_method_that_injects_a_context_value_fails_start_up(
     with pytest.raises(StartError) as failed:
         await host.start()
     assert (
-        "NeedsUnregistered.Echo injects missing: Unregistered is a context value, which a "
-        "gRPC call's scope is not given"
+        "NeedsUnregistered.Echo injects missing: Unregistered is a context value, which its "
+        "scope is not given (the context values given: none)"
     ) in str(failed.value.__cause__)
 
 

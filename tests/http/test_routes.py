@@ -237,6 +237,6 @@ def test_a_route_that_injects_a_context_value_no_request_carries_fails_the_build
     with pytest.raises(MissingContextError) as failed:
         build_app([Routes(served)], provider=provider)
     assert (
-        "GET /tenant injects tenant: Unregistered is a context value, which a request's scope "
-        "is not given (only the Request is)"
+        "GET /tenant injects tenant: Unregistered is a context value, which its scope is not "
+        "given (the context values given: Request)"
     ) in str(failed.value)

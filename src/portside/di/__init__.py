@@ -25,6 +25,7 @@ from ._errors import (
     ScopeClosedError,
 )
 from ._graph import DependencyGraph, GraphNode
+from ._inject import Inject, Injection, injections, require_injections
 from ._markers import Key, Lifetime, service_key
 from ._provider import Override, Scope, ServiceProvider
 from ._registration import describe_service
@@ -35,6 +36,8 @@ __all__ = [
     "DIError",
     "DependencyGraph",
     "GraphNode",
+    "Inject",
+    "Injection",
     "Key",
     "Lifetime",
     "LifetimeError",
@@ -48,5 +51,7 @@ __all__ = [
     "ServiceCollection",
     "ServiceProvider",
     "describe_service",
+    "injections",
+    "require_injections",
     "service_key",
 ]

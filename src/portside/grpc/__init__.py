@@ -27,7 +27,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._inject import Inject
+from portside.di import Inject
+
 from ._metadata import CORRELATION_KEY, correlation_id_from
 from ._service import GrpcService
 from ._settings import GrpcSettings

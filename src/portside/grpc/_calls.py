@@ -28,7 +28,7 @@ import grpc
 
 from portside._deadlines import Deadlines
 from portside._failures import classify
-from portside.di import ServiceProvider
+from portside.di import Injection, ServiceProvider, injections
 from portside.host import Host
 from portside.observability import (
     reset_correlation_id,
@@ -37,7 +37,6 @@ from portside.observability import (
     set_service_name,
 )
 
-from ._inject import Injection, injections
 from ._metadata import CORRELATION_KEY, correlation_id_from
 from ._status import failure_status
 

@@ -21,16 +21,16 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from portside.di import (
-    MissingContextError,
     MissingServiceError,
     ServiceProvider,
     describe_service,
+    injections,
+    require_injections,
 )
 from portside.host import Host, Lifecycle, ServiceInfo, Startup
 
 from ._calls import ScopedCalls
 from ._health import NOT_SERVING, SERVING, HealthService
-from ._inject import injections
 from ._service import GrpcService
 from ._settings import GrpcSettings
 
@@ -127,15 +127,7 @@ def _check_wiring(provider: ServiceProvider, name: str, servicer: type, rpcs: se
         )
     for rpc in sorted(rpcs):
         where = f"{label}.{rpc}"
-        for i in injections(getattr(servicer, rpc), where):
-            what = f"{where} injects {i.name}: {describe_service(i.service, i.key)}"
-            if not provider.has(i.service, i.key):
-                raise MissingServiceError(f"{what} is not registered", service=i.service)
-            if i.key is None and provider.accepts_context(i.service):
-                raise MissingContextError(
-                    f"{what} is a context value, which a gRPC call's scope is not given",
-                    service=i.service,
-                )
+        require_injections(provider, where, injections(getattr(servicer, rpc), where))
 
 
 def _bind(server: grpc.aio.Server, host: str, port: int) -> int:

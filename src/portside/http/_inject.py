@@ -25,14 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.routing import BaseRoute
 
-from portside.di import (
-    MissingContextError,
-    MissingServiceError,
-    Scope,
-    ServiceProvider,
-    describe_service,
-    service_key,
-)
+from portside.di import Injection, Scope, ServiceProvider, require_injections, service_key
 
 __all__ = ["SCOPE_KEY", "Inject", "check_injections", "direct_injection", "request_scope"]
 
@@ -162,7 +155,8 @@ def check_injections(routes: Iterable[BaseRoute], provider: ServiceProvider) -> 
     """Raise :class:`~portside.di.MissingServiceError`, naming the route and the
     parameter, when a route injects a service ``provider`` does not have, and
     :class:`~portside.di.MissingContextError` when it injects a context value the request's
-    scope is not given (any but the Request): at start-up, not on every request to it.
+    scope is not given (any but the Request): at start-up, not on every request to it
+    (see :func:`portside.di.require_injections`).
 
     Routes of included routers are checked too where FastAPI keeps the router included
     (``original_router``); a FastAPI that copies them in has them among ``routes``.
@@ -176,16 +170,8 @@ def check_injections(routes: Iterable[BaseRoute], provider: ServiceProvider) -> 
         if not isinstance(route, APIRoute):
             continue
         where = f"{' '.join(sorted(route.methods or ()))} {route.path}"
-        for name, service, key in _injections(route):
-            what = f"{where} injects {name}: {describe_service(service, key)}"
-            if not provider.has(service, key):
-                raise MissingServiceError(f"{what} is not registered", service=service)
-            if key is None and service is not Request and provider.accepts_context(service):
-                raise MissingContextError(
-                    f"{what} is a context value, which a request's scope is not given (only "
-                    "the Request is)",
-                    service=service,
-                )
+        found = (Injection(name, service, key) for name, service, key in _injections(route))
+        require_injections(provider, where, found, context=(Request,))
 
 
 def _wrapper(

@@ -8,12 +8,19 @@ class OrderPlaced:
     order_id: str
 
 await bus.subscribe(OrderPlaced, ReserveStock, group="shipping")
+
+async def notify(event: OrderPlaced, mailer: Inject[Mailer]) -> None:   # from the
+    await mailer.order_placed(event.order_id)                           # delivery's scope
+
+await bus.subscribe(OrderPlaced, notify, group="mail")
 async with uow:
     ...
     await bus.publish(OrderPlaced("o1"))     # written to the outbox with the changes
     await uow.commit()
 ```
 """
+
+from portside.di import Inject
 
 from ._bus import Bus, Handle
 from ._codec import Codec
@@ -42,6 +49,7 @@ __all__ = [
     "Handle",
     "Handler",
     "InProcessTransport",
+    "Inject",
     "Messaging",
     "MessagingError",
     "MessagingSettings",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portside.config import mask_url
-from portside.di import ServiceProvider
+from portside.di import Injection, ServiceProvider, injections, require_injections
 from portside.observability import reset_correlation_id, set_correlation_id
 from portside.storage import AlreadyProcessed, UnitOfWork, active_unit_of_work, current_delivery
 
@@ -51,20 +51,44 @@ class Handle:
     handler: Any
     retry: RetryPolicy
     takes_envelope: bool
+    injected: tuple[Injection, ...] = ()
+    """The handler's ``Inject`` parameters, resolved per delivery and passed by name."""
     subscription: Subscription | None = field(default=None, repr=False)
 
 
-def _takes_envelope(handler: Any) -> bool:
-    target = handler.__call__ if isinstance(handler, type) else handler
+def _target(handler: Any) -> Any:
+    """What a delivery calls: the handler, or the ``__call__`` of a handler class."""
+    return handler.__call__ if isinstance(handler, type) else handler
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _takes_envelope(handler: Any, injected: tuple[Injection, ...] = ()) -> bool:
     try:
-        parameters = list(inspect.signature(target).parameters.values())
+        parameters = list(inspect.signature(_target(handler)).parameters.values())
     except (TypeError, ValueError):
         return False
     if isinstance(handler, type):
         parameters = parameters[1:]  # self
-    return (
-        len([p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
-    )
+    names = {i.name for i in injected}  # passed by name, never the envelope
+    return len([p for p in parameters if p.kind in _POSITIONAL and p.name not in names]) >= 2
+
+
+def _injections(handler: Any, where: str) -> tuple[Injection, ...]:
+    """The handler's ``Inject`` parameters. A handler whose annotations cannot be read (a
+    name only imported for type checkers) injects nothing, unless one of them says
+    ``Inject``: then it fails, naming the problem."""
+    try:
+        return injections(_target(handler), where)
+    except TypeError:
+        try:
+            raw = inspect.signature(_target(handler)).parameters.values()
+        except (TypeError, ValueError):
+            return ()
+        if any("Inject" in str(p.annotation) for p in raw):
+            raise
+        return ()
 
 
 class Bus:
@@ -193,6 +217,20 @@ class Bus:
         per delivery whose instances are called the same way."""
         if not group:
             raise ValueError("a subscription needs a consumer group name")
+        where = getattr(handler, "__qualname__", None) or repr(handler)
+        injected = _injections(handler, where)
+        if isinstance(handler, type) and self.provider is None:
+            raise MessagingError(
+                f"{where} is a class resolved per delivery: give the bus a "
+                "provider (Bus(transport, provider=...))"
+            )
+        if injected:
+            if self.provider is None:
+                raise MessagingError(
+                    f"{where} injects services: give the bus a provider "
+                    "(Bus(transport, provider=...))"
+                )
+            require_injections(self.provider, where, injected, context=(Envelope,))
         self.codec.register(event_type)
         handle = Handle(
             event_type,
@@ -200,13 +238,9 @@ class Bus:
             self.topic(message_name(event_type)),
             handler,
             retry or self.retry,
-            _takes_envelope(handler),
+            _takes_envelope(handler, injected),
+            injected,
         )
-        if isinstance(handler, type) and self.provider is None:
-            raise MessagingError(
-                f"{handler.__qualname__} is a class resolved per delivery: give the bus a "
-                "provider (Bus(transport, provider=...))"
-            )
 
         handle.subscription = await self.transport.subscribe(
             handle.topic,
@@ -311,10 +345,26 @@ class Bus:
             handler = handle.handler
             if isinstance(handler, type):
                 handler = await scope.aget(handler)
-            result = _call(handler, handle, event, envelope)
+            if handle.injected:
+                services = {}
+                for i in handle.injected:
+                    services[i.name] = await scope.aget(i.service, i.key)
+                result = _call(handler, handle, event, envelope, services)
+            else:
+                result = _call(handler, handle, event, envelope)
             return (await result) if inspect.isawaitable(result) else result
 
 
-def _call(handler: Any, handle: Handle, event: object, envelope: Envelope) -> Any:
+def _call(
+    handler: Any,
+    handle: Handle,
+    event: object,
+    envelope: Envelope,
+    services: dict[str, Any] | None = None,
+) -> Any:
     """What the handler returns: its result, or an awaitable of it."""
+    if services:
+        if handle.takes_envelope:
+            return handler(event, envelope, **services)
+        return handler(event, **services)
     return handler(event, envelope) if handle.takes_envelope else handler(event)
