@@ -349,22 +349,21 @@ class Bus:
                 services = {}
                 for i in handle.injected:
                     services[i.name] = await scope.aget(i.service, i.key)
-                result = _call(handler, handle, event, envelope, services)
+                result = _call_with(handler, handle, event, envelope, services)
             else:
                 result = _call(handler, handle, event, envelope)
             return (await result) if inspect.isawaitable(result) else result
 
 
-def _call(
-    handler: Any,
-    handle: Handle,
-    event: object,
-    envelope: Envelope,
-    services: dict[str, Any] | None = None,
-) -> Any:
+def _call(handler: Any, handle: Handle, event: object, envelope: Envelope) -> Any:
     """What the handler returns: its result, or an awaitable of it."""
-    if services:
-        if handle.takes_envelope:
-            return handler(event, envelope, **services)
-        return handler(event, **services)
     return handler(event, envelope) if handle.takes_envelope else handler(event)
+
+
+def _call_with(
+    handler: Any, handle: Handle, event: object, envelope: Envelope, services: dict[str, Any]
+) -> Any:
+    """:func:`_call` for a handler that injects ``services``."""
+    if handle.takes_envelope:
+        return handler(event, envelope, **services)
+    return handler(event, **services)
