@@ -214,7 +214,9 @@ class Bus:
         """Handle ``event_type`` in consumer ``group``: subscribers in one group share the
         work, each group gets every event. ``handler`` is an async function taking the
         event (and, optionally, the envelope) or a class resolved from a fresh DI scope
-        per delivery whose instances are called the same way."""
+        per delivery whose instances are called the same way; either may also take
+        ``Inject[T]`` parameters, resolved from that scope (checked here: a service the
+        provider cannot give fails the subscription)."""
         if not group:
             raise ValueError("a subscription needs a consumer group name")
         where = getattr(handler, "__qualname__", None) or repr(handler)
