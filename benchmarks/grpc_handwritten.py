@@ -7,7 +7,9 @@ service's generated code (``users.contract.proto``):
 - ``RegisterUser``: the name stripped and 1 to 64 characters, a blank department stored as
   null, else INVALID_ARGUMENT; in one transaction a look-up of the name, the insert into
   ``users`` and one row in ``portside_outbox`` with the same event envelope (JSON) the
-  service writes. A taken name is ALREADY_EXISTS (also when the unique key catches a race).
+  service writes; the commit wakes ``http_handwritten.py``'s outbox relay, which publishes
+  the event and deletes the row. A taken name is ALREADY_EXISTS (also when the unique key
+  catches a race).
 - ``GetUser``: read through the in-process cache of ``http_handwritten.py`` (least recently
   used, entries expire 300 s after they are stored), which here keeps the reply message
   itself, else from the table; NOT_FOUND for an unknown id.
@@ -49,10 +51,12 @@ from http_handwritten import (  # noqa: E402 - benchmarks/ is put on the path ju
     EVENT_TYPE,
     NAME_MAX,
     SAFE_ID,
+    Relay,
     UserCache,
     correlation_id,
     envelope,
     make_engine,
+    relaying,
     server_arguments,
     tables,
 )
@@ -68,10 +72,11 @@ MESSAGE_MAX = 4 * 1024 * 1024  # portside's [grpc] max_message_bytes default
 class HandwrittenUsers(users_pb2_grpc.UserServiceServicer):
     """The two methods over ``engine``, the tables in ``schema``."""
 
-    def __init__(self, engine: AsyncEngine, schema: str | None) -> None:
+    def __init__(self, engine: AsyncEngine, schema: str | None, relay: Relay | None = None) -> None:
         self.engine = engine
         self.users, self.outbox = tables(schema)
         self.cache = UserCache()
+        self.relay = relay  # woken by each registration's commit
 
     async def RegisterUser(
         self, request: pb.RegisterUserRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -91,6 +96,7 @@ class HandwrittenUsers(users_pb2_grpc.UserServiceServicer):
         now = datetime.now(UTC)
         user = _message(uuid.uuid4().hex, name, department or None, now)
         message_id, event = envelope(user.id, name, department or None)
+        registered = False
         try:
             async with self.engine.begin() as connection:
                 taken = await connection.execute(
@@ -116,9 +122,13 @@ class HandwrittenUsers(users_pb2_grpc.UserServiceServicer):
                             attempts=0,
                         )
                     )
-                    return user
+                    registered = True
         except IntegrityError:  # another call took the name since the look-up
             pass
+        if registered:  # committed
+            if self.relay is not None:
+                self.relay.kick()
+            return user
         await context.abort(grpc.StatusCode.ALREADY_EXISTS, f"duplicate user for {name}")
         raise AssertionError("abort raises")  # for the type checker
 
@@ -172,7 +182,9 @@ async def serve(args: argparse.Namespace) -> None:
             ("grpc.so_reuseport", 0),
         ]
     )
-    users_pb2_grpc.add_UserServiceServicer_to_server(HandwrittenUsers(engine, args.schema), server)
+    relay = Relay(engine, tables(args.schema)[1])
+    servicer = HandwrittenUsers(engine, args.schema, relay)
+    users_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port(f"{args.host}:{args.port}")
     await server.start()
     print(f"listening grpc://{args.host}:{port}", flush=True)
@@ -181,8 +193,9 @@ async def serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     try:
-        await stopping.wait()
-        await server.stop(grace=5)
+        async with relaying(relay):
+            await stopping.wait()
+            await server.stop(grace=5)
     finally:
         await engine.dispose()
 

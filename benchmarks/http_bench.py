@@ -27,7 +27,8 @@ Five parts, each side by side in one run:
 ``server``  ``GET /users/{id}`` and ``POST /users`` of the users reference service on
             PostgreSQL, served by ``portside run``, against the same endpoints hand-written
             with FastAPI + SQLAlchemy (benchmarks/http_handwritten.py: the same table, the
-            same outbox row per registration, the same in-process read cache). Each server
+            same outbox row per registration, relayed as portside relays it, the same
+            in-process read cache). Each server
             is its own process (uvicorn, one worker); the load comes from a third process
             (wrk with benchmarks/http_load.lua when installed, else benchmarks/http_load.py;
             32 keep-alive connections). Requests per second and

@@ -7,7 +7,8 @@ It does the work the users service does for these two endpoints, written directl
   1 to 64 characters, a blank department stored as null; in one transaction a look-up of
   the name, the insert into ``users`` and one row in ``portside_outbox`` whose body is the
   same event envelope (JSON) the service writes. A taken name is 409 (also when the unique
-  key catches a race). 201 with a ``Location`` header.
+  key catches a race). 201 with a ``Location`` header. The commit wakes the outbox relay
+  (:class:`Relay`), which publishes the event and deletes the row, as the service's does.
 - ``GET /users/{user_id}``: read through an in-process cache (least recently used, 10,000
   entries, entries expire 300 s after they are stored on a monotonic clock, as portside's
   memory cache), else from the table; 404 for an unknown id.
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
 import json
 import os
@@ -40,7 +42,8 @@ import re
 import socket
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -57,8 +60,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
+    delete,
     insert,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -67,11 +73,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "TELEMETRY_OFF",
     "NewUser",
+    "Relay",
     "User",
     "UserCache",
     "create_app",
     "main",
     "make_engine",
+    "relaying",
     "server_arguments",
     "tables",
 ]
@@ -132,6 +140,93 @@ def tables(schema: str | None) -> tuple[Table, Table]:
         Column("last_error", Text, nullable=True),
     )
     return users, outbox
+
+
+# -- the outbox relay ------------------------------------------------------------------------
+
+
+class Relay:
+    """Publishes what ``POST /users`` wrote to the outbox, as the users service's relay
+    does (``portside.messaging.OutboxRelay`` with ``relay_min_interval_seconds`` 0.05 on
+    PostgreSQL), written directly: a commit wakes it; a pass leases up to ``batch`` of the
+    oldest free rows in one ``UPDATE ... RETURNING`` (``FOR UPDATE SKIP LOCKED``),
+    publishes them and deletes them, each statement on its own in autocommit; a pass that
+    found less than a full batch is followed by the next no sooner than ``min_interval``
+    after it began, and with nothing to wake it, it looks again after ``idle`` seconds.
+
+    Nothing in this process subscribes to the events, as nothing in the users service
+    does: publishing hands each one to :attr:`published`, which keeps the last 1,000.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        outbox: Table,
+        *,
+        batch: int = 100,
+        min_interval: float = 0.05,
+        idle: float = 1.0,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.batch, self.min_interval, self.idle = batch, min_interval, idle
+        self.lease_seconds = lease_seconds
+        self.owner = f"relay-{uuid.uuid4().hex[:12]}"
+        self.published: deque[tuple[str, str, str | None, str]] = deque(maxlen=1000)
+        self.relayed = 0
+        self._wake = asyncio.Event()
+        free = outbox.c.lease_until.is_(None) | (outbox.c.lease_until < bindparam("now"))
+        oldest = (
+            select(outbox.c.id)
+            .where(free)
+            .order_by(outbox.c.id)
+            .limit(bindparam("batch"))
+            .with_for_update(skip_locked=True)
+        )
+        self._claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(oldest), free)
+            .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+            .returning(
+                outbox.c.id, outbox.c.message_id, outbox.c.topic, outbox.c.key, outbox.c.body
+            )
+        )
+        self._delete = delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+
+    def kick(self) -> None:
+        """A commit wrote to the outbox: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """One pass; how many events it published."""
+        now = time.time()
+        given = {"now": now, "batch": self.batch, "owner": self.owner}
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(self._claim, {**given, "until": now + self.lease_seconds})
+            ).all()
+        if not rows:
+            return 0
+        for row in sorted(rows, key=lambda r: int(r.id)):  # in the order they were committed
+            self.published.append((row.message_id, row.topic, row.key, row.body))
+        async with self.engine.connect() as connection:
+            await connection.execute(self._delete, {"ids": [int(row.id) for row in rows]})
+        self.relayed += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            self._wake.clear()  # before looking: a kick while it looks is not lost
+            if await self.run_once() >= self.batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.idle):
+                    await self._wake.wait()
+            rest = began + self.min_interval - loop.time()
+            if rest > 0:
+                await asyncio.sleep(rest)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -269,9 +364,11 @@ def create_app(
     *,
     cache: UserCache | None = None,
     telemetry: bool = False,
+    relay: Relay | None = None,
 ) -> Any:
     """The ASGI app (FastAPI inside the correlation-id middleware) on ``engine``;
-    ``telemetry`` keeps FastAPI's default, its own OpenTelemetry instrumentation."""
+    ``telemetry`` keeps FastAPI's default, its own OpenTelemetry instrumentation; a
+    ``relay`` is woken by each registration's commit."""
     users, outbox = tables(schema)
     cache = cache or UserCache()
     app = FastAPI(
@@ -315,6 +412,8 @@ def create_app(
                 )
         except IntegrityError:  # another request took the name since the look-up
             return duplicate(name)
+        if relay is not None:
+            relay.kick()
         response.headers["Location"] = f"/users/{user.id}"
         return user
 
@@ -357,11 +456,24 @@ def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
+@contextlib.asynccontextmanager
+async def relaying(relay: Relay) -> AsyncIterator[Relay]:
+    """``relay`` running in a task of its own until the block ends."""
+    task = asyncio.create_task(relay.run(), name="outbox relay")
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def serve(args: argparse.Namespace) -> None:
     engine = make_engine(args.url)
     sock = bind(args.host, args.port)
+    relay = Relay(engine, tables(args.schema)[1])
     config = uvicorn.Config(
-        create_app(engine, args.schema),
+        create_app(engine, args.schema, relay=relay),
         lifespan="off",
         log_config=None,
         access_log=False,
@@ -378,7 +490,8 @@ async def serve(args: argparse.Namespace) -> None:
 
     server.startup = startup  # type: ignore[method-assign]
     try:
-        await server.serve(sockets=[sock])
+        async with relaying(relay):
+            await server.serve(sockets=[sock])
     finally:
         await engine.dispose()
 

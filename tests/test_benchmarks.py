@@ -27,6 +27,7 @@ from portside.messaging import Envelope
 from portside.storage.sql import SqlSettings
 from portside.storage.sql._engine import make_engine
 from portside.storage.sql._migrations import migrate
+from portside.testing.messaging import eventually
 from portside.testing.servers import require_server
 from portside.testing.sql import SERVERS, create_schema, drop_schema
 from users.contract.proto import users_pb2 as pb
@@ -155,6 +156,54 @@ async def test_the_hand_written_users_endpoints_work_as_the_service(
         assert envelope.key == user["id"]
         assert envelope.payload == {"user_id": user["id"], "name": "Ada", "department": None}
         assert set(json.loads(row.body)) == set(json.loads(Envelope("t", 1, {}).to_json()))
+    finally:
+        await drop_schema("postgres", schema)
+
+
+@pytest.mark.postgres
+async def test_the_hand_written_relay_publishes_the_outbox_in_commit_order_and_deletes_it(
+    http_handwritten: ModuleType,
+) -> None:
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    await create_schema("postgres", schema)
+    try:
+        setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
+        try:
+            await migrate(setup, "users", "users.migrations", "upgrade")
+        finally:
+            await setup.dispose()
+        engine = http_handwritten.make_engine(POSTGRES_URL)
+        _, outbox = http_handwritten.tables(schema)
+        relay = http_handwritten.Relay(engine, outbox, batch=2, idle=60.0)  # only a kick wakes it
+        app = http_handwritten.create_app(engine, schema, relay=relay)
+        transport = httpx.ASGITransport(app=app)
+
+        async def rows() -> list[Any]:
+            async with engine.connect() as connection:
+                return list((await connection.execute(select(outbox))).all())
+
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                for name in ("a", "b", "c"):
+                    assert (await client.post("/users", json={"name": name})).status_code == 201
+                written = [row.message_id for row in await rows()]
+                # Two passes for three rows in batches of two, then nothing is left.
+                assert [await relay.run_once() for _ in range(3)] == [2, 1, 0]
+                assert [m for m, *_ in relay.published] == written
+                assert await rows() == []
+
+                async with http_handwritten.relaying(relay):  # a commit wakes the relay
+                    assert (await client.post("/users", json={"name": "d"})).status_code == 201
+
+                    async def relayed() -> bool:
+                        return relay.relayed == 4
+
+                    await eventually(relayed)
+                assert await rows() == []
+                assert json.loads(relay.published[-1][3])["payload"]["name"] == "d"
+        finally:
+            await engine.dispose()
     finally:
         await drop_schema("postgres", schema)
 
