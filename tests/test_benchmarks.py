@@ -11,7 +11,7 @@ import statistics
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 from types import ModuleType
@@ -94,192 +94,180 @@ def http_handwritten() -> ModuleType:
     return load_benchmark("http_handwritten")
 
 
-@pytest.mark.postgres
-async def test_the_hand_written_users_endpoints_work_as_the_service(
-    http_handwritten: ModuleType,
-) -> None:
+@pytest.fixture
+async def users_schema() -> AsyncIterator[str]:
+    """A PostgreSQL schema of its own with the users service's tables and portside's outbox,
+    as the benchmarks make them; dropped afterwards."""
     require_server("PostgreSQL", "127.0.0.1", 5432)
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     await create_schema("postgres", schema)
     try:
         setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
-        try:  # the users service's tables and portside's outbox, as the benchmark makes them
+        try:
             await migrate(setup, "users", "users.migrations", "upgrade")
         finally:
             await setup.dispose()
-        engine = http_handwritten.make_engine(POSTGRES_URL)
-        app = http_handwritten.create_app(engine, schema)
-        transport = httpx.ASGITransport(app=app)
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                created = await client.post(
-                    "/users",
-                    json={"name": "  Ada  ", "department": " "},
-                    headers={"X-Correlation-ID": "corr-1"},
-                )
-                assert created.status_code == 201
-                user = created.json()
-                assert set(user) == {"id", "name", "department", "created"}
-                assert (user["name"], user["department"]) == ("Ada", None)
-                assert created.headers["location"] == f"/users/{user['id']}"
-                assert created.headers["x-correlation-id"] == "corr-1"
-
-                got = await client.get(f"/users/{user['id']}")  # from the database
-                assert got.status_code == 200
-                assert got.json() == user
-                assert (await client.get(f"/users/{user['id']}")).json() == user  # cached
-
-                taken = await client.post("/users", json={"name": "Ada"})
-                assert taken.status_code == 409
-                assert (await client.get("/users/nobody")).status_code == 404
-                assert (await client.post("/users", json={"name": "   "})).status_code == 422
-                assert (await client.post("/users", json={"name": ""})).status_code == 422
-                assert "x-correlation-id" in taken.headers
-
-            _, outbox = http_handwritten.tables(schema)
-            async with engine.connect() as connection:
-                rows = (await connection.execute(select(outbox))).all()
-        finally:
-            await engine.dispose()
-        assert len(rows) == 1  # one event for the one registration, none for the refusals
-        row = rows[0]
-        assert (row.topic, row.key, row.attempts, row.lease_owner) == (
-            "users.UserRegistered",
-            user["id"],
-            0,
-            None,
-        )
-        envelope = Envelope.from_json(row.body)  # what the relay and the consumers read
-        assert envelope.message_id == row.message_id
-        assert (envelope.type, envelope.version) == ("users.UserRegistered", 1)
-        assert envelope.correlation_id == "corr-1"
-        assert envelope.key == user["id"]
-        assert envelope.payload == {"user_id": user["id"], "name": "Ada", "department": None}
-        assert set(json.loads(row.body)) == set(json.loads(Envelope("t", 1, {}).to_json()))
+        yield schema
     finally:
         await drop_schema("postgres", schema)
+
+
+@pytest.mark.postgres
+async def test_the_hand_written_users_endpoints_work_as_the_service(
+    http_handwritten: ModuleType, users_schema: str
+) -> None:
+    schema = users_schema
+    engine = http_handwritten.make_engine(POSTGRES_URL)
+    app = http_handwritten.create_app(engine, schema)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            created = await client.post(
+                "/users",
+                json={"name": "  Ada  ", "department": " "},
+                headers={"X-Correlation-ID": "corr-1"},
+            )
+            assert created.status_code == 201
+            user = created.json()
+            assert set(user) == {"id", "name", "department", "created"}
+            assert (user["name"], user["department"]) == ("Ada", None)
+            assert created.headers["location"] == f"/users/{user['id']}"
+            assert created.headers["x-correlation-id"] == "corr-1"
+
+            got = await client.get(f"/users/{user['id']}")  # from the database
+            assert got.status_code == 200
+            assert got.json() == user
+            assert (await client.get(f"/users/{user['id']}")).json() == user  # cached
+
+            taken = await client.post("/users", json={"name": "Ada"})
+            assert taken.status_code == 409
+            assert (await client.get("/users/nobody")).status_code == 404
+            assert (await client.post("/users", json={"name": "   "})).status_code == 422
+            assert (await client.post("/users", json={"name": ""})).status_code == 422
+            assert "x-correlation-id" in taken.headers
+
+        _, outbox = http_handwritten.tables(schema)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(select(outbox))).all()
+    finally:
+        await engine.dispose()
+    assert len(rows) == 1  # one event for the one registration, none for the refusals
+    row = rows[0]
+    assert (row.topic, row.key, row.attempts, row.lease_owner) == (
+        "users.UserRegistered",
+        user["id"],
+        0,
+        None,
+    )
+    envelope = Envelope.from_json(row.body)  # what the relay and the consumers read
+    assert envelope.message_id == row.message_id
+    assert (envelope.type, envelope.version) == ("users.UserRegistered", 1)
+    assert envelope.correlation_id == "corr-1"
+    assert envelope.key == user["id"]
+    assert envelope.payload == {"user_id": user["id"], "name": "Ada", "department": None}
+    assert set(json.loads(row.body)) == set(json.loads(Envelope("t", 1, {}).to_json()))
 
 
 @pytest.mark.postgres
 async def test_the_hand_written_relay_publishes_the_outbox_in_commit_order_and_deletes_it(
-    http_handwritten: ModuleType,
+    http_handwritten: ModuleType, users_schema: str
 ) -> None:
-    require_server("PostgreSQL", "127.0.0.1", 5432)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    await create_schema("postgres", schema)
+    schema = users_schema
+    engine = http_handwritten.make_engine(POSTGRES_URL)
+    _, outbox = http_handwritten.tables(schema)
+    relay = http_handwritten.Relay(engine, outbox, batch=2, idle=60.0)  # only a kick wakes it
+    app = http_handwritten.create_app(engine, schema, relay=relay)
+    transport = httpx.ASGITransport(app=app)
+
+    async def rows() -> list[Any]:
+        async with engine.connect() as connection:
+            return list((await connection.execute(select(outbox))).all())
+
     try:
-        setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
-        try:
-            await migrate(setup, "users", "users.migrations", "upgrade")
-        finally:
-            await setup.dispose()
-        engine = http_handwritten.make_engine(POSTGRES_URL)
-        _, outbox = http_handwritten.tables(schema)
-        relay = http_handwritten.Relay(engine, outbox, batch=2, idle=60.0)  # only a kick wakes it
-        app = http_handwritten.create_app(engine, schema, relay=relay)
-        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for name in ("a", "b", "c"):
+                assert (await client.post("/users", json={"name": name})).status_code == 201
+            written = [row.message_id for row in await rows()]
+            # Two passes for three rows in batches of two, then nothing is left.
+            assert [await relay.run_once() for _ in range(3)] == [2, 1, 0]
+            assert [m for m, *_ in relay.published] == written
+            assert await rows() == []
 
-        async def rows() -> list[Any]:
-            async with engine.connect() as connection:
-                return list((await connection.execute(select(outbox))).all())
+            async with http_handwritten.relaying(relay):  # a commit wakes the relay
+                assert (await client.post("/users", json={"name": "d"})).status_code == 201
 
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                for name in ("a", "b", "c"):
-                    assert (await client.post("/users", json={"name": name})).status_code == 201
-                written = [row.message_id for row in await rows()]
-                # Two passes for three rows in batches of two, then nothing is left.
-                assert [await relay.run_once() for _ in range(3)] == [2, 1, 0]
-                assert [m for m, *_ in relay.published] == written
-                assert await rows() == []
+                async def relayed() -> bool:
+                    return relay.relayed == 4
 
-                async with http_handwritten.relaying(relay):  # a commit wakes the relay
-                    assert (await client.post("/users", json={"name": "d"})).status_code == 201
-
-                    async def relayed() -> bool:
-                        return relay.relayed == 4
-
-                    await eventually(relayed)
-                assert await rows() == []
-                assert json.loads(relay.published[-1][3])["payload"]["name"] == "d"
-        finally:
-            await engine.dispose()
+                await eventually(relayed)
+            assert await rows() == []
+            assert json.loads(relay.published[-1][3])["payload"]["name"] == "d"
     finally:
-        await drop_schema("postgres", schema)
+        await engine.dispose()
 
 
 # -- the hand-written users methods of grpc_bench.py -----------------------------------------
 
 
 @pytest.mark.postgres
-async def test_the_hand_written_grpc_methods_work_as_the_service() -> None:
-    require_server("PostgreSQL", "127.0.0.1", 5432)
+async def test_the_hand_written_grpc_methods_work_as_the_service(users_schema: str) -> None:
+    schema = users_schema
     grpc_handwritten = load_benchmark("grpc_handwritten")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    await create_schema("postgres", schema)
+    engine = grpc_handwritten.make_engine(POSTGRES_URL)
+    server = grpc.aio.server()
+    servicer = grpc_handwritten.HandwrittenUsers(engine, schema)
+    users_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
     try:
-        setup = make_engine(SqlSettings(url=POSTGRES_URL, schema_name=schema))
-        try:
-            await migrate(setup, "users", "users.migrations", "upgrade")
-        finally:
-            await setup.dispose()
-        engine = grpc_handwritten.make_engine(POSTGRES_URL)
-        server = grpc.aio.server()
-        servicer = grpc_handwritten.HandwrittenUsers(engine, schema)
-        users_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stub = users_pb2_grpc.UserServiceStub(channel)
-                call = stub.RegisterUser(
-                    pb.RegisterUserRequest(name="  Ada  ", department=" "),
-                    metadata=(("x-correlation-id", "corr-1"),),
-                )
-                user = await call
-                assert dict(await call.trailing_metadata())["x-correlation-id"] == "corr-1"
-                assert (user.name, user.HasField("department")) == ("Ada", False)
-                assert user.id
-                assert user.created.seconds > 0
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = users_pb2_grpc.UserServiceStub(channel)
+            call = stub.RegisterUser(
+                pb.RegisterUserRequest(name="  Ada  ", department=" "),
+                metadata=(("x-correlation-id", "corr-1"),),
+            )
+            user = await call
+            assert dict(await call.trailing_metadata())["x-correlation-id"] == "corr-1"
+            assert (user.name, user.HasField("department")) == ("Ada", False)
+            assert user.id
+            assert user.created.seconds > 0
 
-                assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # database
-                assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # cache
+            assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # database
+            assert await stub.GetUser(pb.GetUserRequest(id=user.id)) == user  # cache
 
-                refused = {}
-                for name, coroutine in {
-                    "taken": stub.RegisterUser(pb.RegisterUserRequest(name="Ada")),
-                    "unknown": stub.GetUser(pb.GetUserRequest(id="nobody")),
-                    "blank": stub.RegisterUser(pb.RegisterUserRequest(name="   ")),
-                    "long": stub.RegisterUser(pb.RegisterUserRequest(name="x" * 65)),
-                }.items():
-                    with pytest.raises(grpc.aio.AioRpcError) as caught:
-                        await coroutine
-                    refused[name] = caught.value.code()
-                assert refused == {
-                    "taken": grpc.StatusCode.ALREADY_EXISTS,
-                    "unknown": grpc.StatusCode.NOT_FOUND,
-                    "blank": grpc.StatusCode.INVALID_ARGUMENT,
-                    "long": grpc.StatusCode.INVALID_ARGUMENT,
-                }
-                # A call without an id gets a new one, sent back.
-                call = stub.GetUser(pb.GetUserRequest(id=user.id))
-                await call
-                assert dict(await call.trailing_metadata())["x-correlation-id"]
-            async with engine.connect() as connection:
-                rows = (await connection.execute(select(servicer.outbox))).all()
-        finally:
-            await server.stop(None)
-            await engine.dispose()
-        assert len(rows) == 1  # one event for the one registration, none for the refusals
-        envelope = Envelope.from_json(rows[0].body)
-        assert (envelope.type, envelope.correlation_id, envelope.key) == (
-            "users.UserRegistered",
-            "corr-1",
-            user.id,
-        )
-        assert envelope.payload == {"user_id": user.id, "name": "Ada", "department": None}
+            refused = {}
+            for name, coroutine in {
+                "taken": stub.RegisterUser(pb.RegisterUserRequest(name="Ada")),
+                "unknown": stub.GetUser(pb.GetUserRequest(id="nobody")),
+                "blank": stub.RegisterUser(pb.RegisterUserRequest(name="   ")),
+                "long": stub.RegisterUser(pb.RegisterUserRequest(name="x" * 65)),
+            }.items():
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await coroutine
+                refused[name] = caught.value.code()
+            assert refused == {
+                "taken": grpc.StatusCode.ALREADY_EXISTS,
+                "unknown": grpc.StatusCode.NOT_FOUND,
+                "blank": grpc.StatusCode.INVALID_ARGUMENT,
+                "long": grpc.StatusCode.INVALID_ARGUMENT,
+            }
+            # A call without an id gets a new one, sent back.
+            call = stub.GetUser(pb.GetUserRequest(id=user.id))
+            await call
+            assert dict(await call.trailing_metadata())["x-correlation-id"]
+        async with engine.connect() as connection:
+            rows = (await connection.execute(select(servicer.outbox))).all()
     finally:
-        await drop_schema("postgres", schema)
+        await server.stop(None)
+        await engine.dispose()
+    assert len(rows) == 1  # one event for the one registration, none for the refusals
+    envelope = Envelope.from_json(rows[0].body)
+    assert (envelope.type, envelope.correlation_id, envelope.key) == (
+        "users.UserRegistered",
+        "corr-1",
+        user.id,
+    )
+    assert envelope.payload == {"user_id": user.id, "name": "Ada", "department": None}
 
 
 def fake_pairs(
