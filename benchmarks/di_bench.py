@@ -7,6 +7,9 @@ Scenarios (one process, contenders interleaved round-robin):
   b  the same, with ``Session`` made by a generator factory whose clean-up runs on scope exit
   c  resolve an already-created singleton (``Mailer``) from the root container
   d  cold start: build the container from scratch, then serve the first request (as in a)
+  e  (b) in an event loop: ``Session`` made by an async generator factory, the scope entered
+     with ``async with``, the root resolved with ``await``, the clean-up awaited on exit
+     (the libraries that resolve asynchronously: dishka, wireup, svcs)
 
 Every contender passes a correctness check before it is timed. Run::
 
@@ -18,6 +21,7 @@ The script reports and never asserts: it exits 0 whatever the numbers say.
 """
 
 import argparse
+import asyncio
 import contextvars
 import datetime
 import functools
@@ -28,7 +32,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -47,6 +51,7 @@ SCENARIOS = {
     "b": "scoped resolve with a generator-factory Session, clean-up on scope exit",
     "c": "singleton (Mailer, already created) from the root container",
     "d": "cold start: build the container + first request (enter scope, resolve, exit)",
+    "e": "async scoped resolve: async-generator Session, `async with` scope, awaited clean-up",
 }
 
 
@@ -113,6 +118,12 @@ class Checkout:
 
 
 def make_session(config: Config) -> Iterator[Session]:
+    s = Session(config)
+    yield s
+    s.closed = True
+
+
+async def amake_session(config: Config) -> AsyncIterator[Session]:
     s = Session(config)
     yield s
     s.closed = True
@@ -814,6 +825,172 @@ def injector_d() -> Op:
     return op
 
 
+# -- (e): the graph of (b) resolved in an event loop -------------------------------------------
+# An async op runs on one event loop that lives as long as the process: the checks and the
+# warm-up call it one loop run at a time; a timed batch awaits it n times inside one
+# coroutine, so the loop's own start and stop are outside the time.
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    global _LOOP  # noqa: PLW0603 - one loop for every async op of the run
+    if _LOOP is None:
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP
+
+
+def close_event_loop() -> None:
+    """Close the async ops' event loop, if one was made (a later op makes a new one)."""
+    global _LOOP  # noqa: PLW0603
+    if _LOOP is not None:
+        _LOOP.close()
+        _LOOP = None
+
+
+@dataclass(frozen=True)
+class AsyncOp:
+    """A scoped op that awaits: ``run(hook)`` enters a scope, resolves Checkout, calls
+    ``hook`` inside it, exits the scope and returns the Checkout."""
+
+    run: Callable[[Hook], Awaitable[Checkout]]
+
+    def __call__(self, hook: Hook = None) -> Checkout:
+        return _event_loop().run_until_complete(self.run(hook))
+
+    async def timed(self, n: int) -> int:
+        run = self.run
+        start = time.perf_counter_ns()
+        for _ in repeat(None, n):
+            await run(None)
+        return time.perf_counter_ns() - start
+
+
+def hand_e() -> AsyncOp:
+    config, clock, cache, mailer = _hand_singletons()
+
+    async def run(hook: Hook = None) -> Checkout:
+        gen = amake_session(config)
+        session = await anext(gen)
+        try:
+            users = UserService(UserRepo(session, cache), mailer)
+            orders = OrderService(OrderRepo(session, clock), users, session)
+            checkout = Checkout(orders, users, session)
+            if hook is not None:
+                hook(checkout)
+        finally:
+            await anext(gen, None)
+        return checkout
+
+    return AsyncOp(run)
+
+
+def portside_e() -> AsyncOp:
+    from portside.di import ServiceCollection
+
+    services = ServiceCollection()
+    for cls in SINGLETONS:
+        services.add_singleton(cls)
+    services.add_scoped(Session, factory=amake_session)
+    for cls in CONSUMERS:
+        services.add_scoped(cls)
+    provider = services.build()
+
+    async def run(hook: Hook = None) -> Checkout:
+        async with provider.create_scope() as scope:
+            checkout = await scope.aget(Checkout)
+            if hook is not None:
+                hook(checkout)
+        return checkout
+
+    return AsyncOp(run)
+
+
+def dishka_e() -> AsyncOp:
+    import dishka
+
+    provider = dishka.Provider()
+    provider.provide_all(*SINGLETONS, scope=dishka.Scope.APP)
+    provider.provide(amake_session, scope=dishka.Scope.REQUEST)
+    provider.provide_all(*CONSUMERS, scope=dishka.Scope.REQUEST)
+    container = dishka.make_async_container(provider)
+
+    async def run(hook: Hook = None) -> Checkout:
+        async with container() as request:
+            checkout = await request.get(Checkout)
+            if hook is not None:
+                hook(checkout)
+        return checkout
+
+    return AsyncOp(run)
+
+
+def wireup_e() -> AsyncOp:
+    import wireup
+
+    injectables = [wireup.injectable(cls) for cls in SINGLETONS]
+    injectables.append(wireup.injectable(amake_session, lifetime="scoped"))
+    injectables.extend(wireup.injectable(cls, lifetime="scoped") for cls in CONSUMERS)
+    container = wireup.create_async_container(injectables=injectables)
+
+    async def run(hook: Hook = None) -> Checkout:
+        async with container.enter_scope() as scope:
+            checkout = await scope.get(Checkout)
+            if hook is not None:
+                hook(checkout)
+        return checkout
+
+    return AsyncOp(run)
+
+
+async def _svcs_asession(svcs_container: Any) -> AsyncIterator[Session]:
+    async for session in amake_session(svcs_container.get(Config)):
+        yield session
+
+
+async def _svcs_auser_repo(svcs_container: Any) -> UserRepo:
+    return UserRepo(await svcs_container.aget(Session), svcs_container.get(Cache))
+
+
+async def _svcs_aorder_repo(svcs_container: Any) -> OrderRepo:
+    return OrderRepo(await svcs_container.aget(Session), svcs_container.get(Clock))
+
+
+async def _svcs_auser_service(svcs_container: Any) -> UserService:
+    return UserService(await svcs_container.aget(UserRepo), svcs_container.get(Mailer))
+
+
+async def _svcs_aorder_service(svcs_container: Any) -> OrderService:
+    return OrderService(*await svcs_container.aget(OrderRepo, UserService, Session))
+
+
+async def _svcs_acheckout(svcs_container: Any) -> Checkout:
+    return Checkout(*await svcs_container.aget(OrderService, UserService, Session))
+
+
+def svcs_e() -> AsyncOp:
+    import svcs
+
+    registry = svcs.Registry()
+    for cls, value in zip(SINGLETONS, _hand_singletons(), strict=True):
+        registry.register_value(cls, value)
+    registry.register_factory(Session, _svcs_asession)
+    registry.register_factory(UserRepo, _svcs_auser_repo)
+    registry.register_factory(OrderRepo, _svcs_aorder_repo)
+    registry.register_factory(UserService, _svcs_auser_service)
+    registry.register_factory(OrderService, _svcs_aorder_service)
+    registry.register_factory(Checkout, _svcs_acheckout)
+
+    async def run(hook: Hook = None) -> Checkout:
+        async with svcs.Container(registry) as container:
+            checkout = await container.aget(Checkout)
+            if hook is not None:
+                hook(checkout)
+        return checkout
+
+    return AsyncOp(run)
+
+
 # -- the contenders ---------------------------------------------------------------------------
 
 
@@ -830,30 +1007,31 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender(
         BASELINE,
         None,
-        {"a": hand_a, "b": hand_b, "c": hand_c, "d": hand_d},
+        {"a": hand_a, "b": hand_b, "c": hand_c, "d": hand_d, "e": hand_e},
         "constructors called directly; singletons built once up front; (b) drives the "
-        "generator by hand",
+        "generator by hand, (e) the async generator",
     ),
     Contender(
         PORTSIDE,
         "portside",
-        {"a": portside_a, "b": portside_b, "c": portside_c, "d": portside_d},
+        {"a": portside_a, "b": portside_b, "c": portside_c, "d": portside_d, "e": portside_e},
         "ServiceCollection add_singleton/add_scoped, provider.create_scope() as a context "
-        "manager; (b) add_scoped(Session, factory=make_session)",
+        "manager; (b) add_scoped(Session, factory=make_session); (e) the async factory, "
+        "`async with provider.create_scope()`, `await scope.aget(Checkout)`",
     ),
     Contender(
         "dishka",
         "dishka",
-        {"a": dishka_a, "b": dishka_b, "c": dishka_c, "d": dishka_d},
+        {"a": dishka_a, "b": dishka_b, "c": dishka_c, "d": dishka_d, "e": dishka_e},
         "Provider with Scope.APP / Scope.REQUEST, make_container, `with container()`; "
-        "(b) provide(make_session)",
+        "(b) provide(make_session); (e) make_async_container, `async with container()`",
     ),
     Contender(
         "wireup",
         "wireup",
-        {"a": wireup_a, "b": wireup_b, "c": wireup_c, "d": wireup_d},
+        {"a": wireup_a, "b": wireup_b, "c": wireup_c, "d": wireup_d, "e": wireup_e},
         'injectable(lifetime="scoped"), create_sync_container, `with container.enter_scope()`; '
-        "(b) generator factory",
+        "(b) generator factory; (e) create_async_container, `async with container.enter_scope()`",
     ),
     Contender(
         "rodi",
@@ -872,9 +1050,10 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender(
         "svcs",
         "svcs",
-        {"a": svcs_a, "b": svcs_b, "c": svcs_c, "d": svcs_d},
+        {"a": svcs_a, "b": svcs_b, "c": svcs_c, "d": svcs_d, "e": svcs_e},
         "Registry; singletons built up front (register_value); one Container per scope, "
-        "closed by `with`; hand-written factories; (c) from one long-lived Container",
+        "closed by `with`; hand-written factories; (c) from one long-lived Container; "
+        "(e) async factories awaiting `aget`, `async with Container(registry)`",
     ),
     Contender(
         "dependency-injector",
@@ -983,6 +1162,7 @@ CHECKS: dict[str, Callable[[Any], None]] = {
     "b": functools.partial(check_scoped, finalizer=True),
     "c": check_singleton,
     "d": check_cold,
+    "e": functools.partial(check_scoped, finalizer=True),
 }
 
 
@@ -994,6 +1174,8 @@ def timed_batch(op: Op, n: int) -> int:
     gc.collect()
     gc.disable()
     try:
+        if isinstance(op, AsyncOp):
+            return _event_loop().run_until_complete(op.timed(n))
         start = time.perf_counter_ns()
         for _ in repeat(None, n):
             op()
@@ -1166,7 +1348,7 @@ def targets(results: dict[str, list[Outcome]]) -> list[str]:
         return {o.contender.name: o for o in results.get(scenario, []) if o.samples}
 
     lines = []
-    for scenario in ("a", "b"):
+    for scenario in ("a", "b", "e"):
         if scenario not in results:
             lines.append(f"({scenario}) not run")
             continue
@@ -1185,7 +1367,7 @@ def targets(results: dict[str, list[Outcome]]) -> list[str]:
                 f"({scenario}) faster than every peer: {verdict} (portside {_us(ours.best)} µs, "
                 f"fastest peer {fastest.contender.name} {_us(fastest.best)} µs)"
             )
-        if hand is not None:
+        if hand is not None and scenario != "e":  # (e) has no target against hand-written
             ratio = ours.best / hand.best
             verdict = "yes" if ratio <= TARGET_RATIO else "NO"
             lines.append(
@@ -1266,7 +1448,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few short rounds: a smoke run")
     parser.add_argument(
         "--scenario",
-        default="abcd",
+        default="abcde",
         help="scenarios to run, e.g. 'a', 'a,c' or 'bd' (default: all)",
     )
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default 15, quick 3)")
@@ -1296,13 +1478,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {platform.python_version()} on {platform.platform()}; CPU: {cpu_model()}")
     print(*method, sep="\n")
     results: dict[str, list[Outcome]] = {}
-    for scenario in args.scenarios:
-        outcomes = run_scenario(scenario, args.rounds, target_ns)
-        results[scenario] = outcomes
-        print(f"\n({scenario}) {SCENARIOS[scenario]}")
-        print(text_table(table_rows(outcomes, markdown=False)))
-        for note in untimed_notes(outcomes):
-            print(f"  {note}")
+    try:
+        for scenario in args.scenarios:
+            outcomes = run_scenario(scenario, args.rounds, target_ns)
+            results[scenario] = outcomes
+            print(f"\n({scenario}) {SCENARIOS[scenario]}")
+            print(text_table(table_rows(outcomes, markdown=False)))
+            for note in untimed_notes(outcomes):
+                print(f"  {note}")
+    finally:
+        close_event_loop()
     print("\ntargets")
     for line in targets(results):
         print(f"  {line}")

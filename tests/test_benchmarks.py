@@ -3,6 +3,7 @@
 Timing is never asserted here; ``make bench`` reports it.
 """
 
+import asyncio
 import http.server
 import importlib.util
 import json
@@ -47,11 +48,13 @@ def load_benchmark(name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def di_bench() -> ModuleType:
-    return load_benchmark("di_bench")
+def di_bench() -> Iterator[ModuleType]:
+    module = load_benchmark("di_bench")
+    yield module
+    module.close_event_loop()
 
 
-@pytest.mark.parametrize("scenario", ["a", "b", "c", "d"])
+@pytest.mark.parametrize("scenario", ["a", "b", "c", "d", "e"])
 @pytest.mark.parametrize("name", ["portside", "hand-written"])
 def test_contender_passes_the_correctness_check(
     di_bench: ModuleType, name: str, scenario: str
@@ -82,6 +85,50 @@ def test_a_broken_container_fails_the_check(di_bench: ModuleType) -> None:
 
     with pytest.raises(di_bench.CheckFailed, match="another Session"):
         di_bench.CHECKS["a"](shares_nothing)
+
+
+# svcs imports its FastAPI integration, which imports FastAPI's test client, which warns
+# about the httpx it finds: not this test's concern.
+@pytest.mark.filterwarnings("ignore::starlette.exceptions.StarletteDeprecationWarning")
+@pytest.mark.parametrize("name", ["dishka", "wireup", "svcs"])
+def test_each_async_peer_passes_the_correctness_check(di_bench: ModuleType, name: str) -> None:
+    contender = next(c for c in di_bench.CONTENDERS if c.name == name)
+    op = contender.setups["e"]()
+    di_bench.CHECKS["e"](op)
+    di_bench.CHECKS["e"](op)
+
+
+def test_an_async_op_without_its_clean_up_fails_the_check(di_bench: ModuleType) -> None:
+    config, clock, cache, mailer = di_bench._hand_singletons()
+
+    async def never_closes(hook=None):  # type: ignore[no-untyped-def]
+        session = di_bench.Session(config)
+        users = di_bench.UserService(di_bench.UserRepo(session, cache), mailer)
+        checkout = di_bench.Checkout(
+            di_bench.OrderService(di_bench.OrderRepo(session, clock), users, session),
+            users,
+            session,
+        )
+        if hook is not None:
+            hook(checkout)
+        return checkout
+
+    with pytest.raises(di_bench.CheckFailed, match="clean-up did not run"):
+        di_bench.CHECKS["e"](di_bench.AsyncOp(never_closes))
+
+
+def test_an_async_op_is_timed_awaiting_it_once_per_call_in_one_loop(
+    di_bench: ModuleType,
+) -> None:
+    loops: list[object] = []
+
+    async def counted(hook=None):  # type: ignore[no-untyped-def]
+        loops.append(asyncio.get_running_loop())
+
+    elapsed = di_bench.timed_batch(di_bench.AsyncOp(counted), 7)
+    assert elapsed > 0
+    assert len(loops) == 7
+    assert len(set(map(id, loops))) == 1
 
 
 # -- the hand-written users endpoints of http_bench.py's server part ------------------------
