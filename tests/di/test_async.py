@@ -297,3 +297,87 @@ async def test_before_its_singletons_exist_a_scoped_service_waits_for_them() -> 
         one, two = await both
     assert one is two
     assert created == ["pool"]
+
+
+# -- tasks meeting inside a graph: a scoped service made once, whoever asks first --------------
+
+
+def gated_graph(gate: asyncio.Event, entered: asyncio.Event, calls: list[str]) -> ServiceCollection:
+    """``Repo`` over a scoped ``Session`` whose async factory waits at ``gate`` (``entered``
+    set once it is waiting) and fails while ``calls`` holds as many "fail" as "session".
+
+    The tests start a second task once the first waits at the gate, then open the gate:
+    tasks run in the order they were scheduled, so the second one reaches the creation in
+    progress before the first one goes on."""
+
+    async def session() -> Session:
+        calls.append("session")
+        entered.set()
+        await gate.wait()
+        if calls.count("fail") >= calls.count("session"):
+            raise ConnectionError("no session")
+        return Session(Pool())
+
+    s = ServiceCollection()
+    s.add_scoped(Session, factory=session)
+    s.add_scoped(Repo)
+    return s
+
+
+async def test_a_task_asking_for_a_service_another_is_making_inside_its_graph_gets_that_one() -> (
+    None
+):
+    gate, entered, calls = asyncio.Event(), asyncio.Event(), []
+    provider = gated_graph(gate, entered, calls).build()
+    async with provider.create_scope() as scope:
+        repo = asyncio.create_task(scope.aget(Repo))  # makes Session on its way to Repo
+        await entered.wait()
+        session = asyncio.create_task(scope.aget(Session))
+        gate.set()
+        made, asked = await repo, await session
+    assert made.session is asked
+    assert calls == ["session"]
+
+
+async def test_a_graph_reaching_a_service_another_task_is_making_waits_for_that_one() -> None:
+    gate, entered, calls = asyncio.Event(), asyncio.Event(), []
+    provider = gated_graph(gate, entered, calls).build()
+    async with provider.create_scope() as scope:
+        session = asyncio.create_task(scope.aget(Session))
+        await entered.wait()
+        repo = asyncio.create_task(scope.aget(Repo))
+        gate.set()
+        made, asked = await repo, await session
+    assert made.session is asked
+    assert calls == ["session"]
+
+
+async def test_a_failure_inside_a_graph_reaches_the_task_waiting_for_that_service() -> None:
+    gate, entered, calls = asyncio.Event(), asyncio.Event(), ["fail"]
+    provider = gated_graph(gate, entered, calls).build()
+    async with provider.create_scope() as scope:
+        repo = asyncio.create_task(scope.aget(Repo))
+        await entered.wait()
+        session = asyncio.create_task(scope.aget(Session))
+        gate.set()
+        results = await asyncio.gather(repo, session, return_exceptions=True)
+        assert [type(r) for r in results] == [ConnectionError, ConnectionError]
+        again = await scope.aget(Repo)  # nothing half-made was kept: it tries again
+        assert again.session is await scope.aget(Session)
+    assert calls == ["fail", "session", "session"]
+
+
+async def test_cancelling_a_task_inside_its_graph_lets_the_waiting_task_make_the_service() -> None:
+    gate, entered, calls = asyncio.Event(), asyncio.Event(), []
+    provider = gated_graph(gate, entered, calls).build()
+    async with provider.create_scope() as scope:
+        repo = asyncio.create_task(scope.aget(Repo))
+        await entered.wait()
+        session = asyncio.create_task(scope.aget(Session))
+        repo.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await repo
+        gate.set()
+        asked = await session
+        assert (await scope.aget(Repo)).session is asked
+    assert calls == ["session", "session"]

@@ -15,7 +15,11 @@ For every node the compiler writes small functions into one generated module:
     them in the cache in one step.
 ``ac<i>``, ``ags<i>``, ``agr<i>``
     async versions, for nodes with an async factory somewhere below them. Dependencies that
-    need no ``await`` keep the synchronous code.
+    need no ``await`` keep the synchronous code. A scoped service that awaits is built
+    inline as well, inside what ``asc()`` does for one creation, written out: the
+    creation is registered in the scope, so a task of the scope that comes for it meanwhile
+    waits for it and gets its value or its error, and one that finds it registered by
+    another task waits through ``asc()``. So a request's whole graph is one coroutine.
 
 Nothing inspects a signature after build.
 """
@@ -139,8 +143,6 @@ class _Emitter:
             return _built_inline(node)
         if not _built_inline(node):
             return False
-        if in_async and node.needs_async and node.reg.lifetime is Lifetime.SCOPED:
-            return False  # goes through asc(): single-flight across tasks awaiting it
         return self._size(node) <= INLINE_BUDGET
 
     # -- fetching a dependency --------------------------------------------------------------
@@ -175,8 +177,11 @@ class _Emitter:
             out(f"{indent}{var} = c.get({k}, M)")
             if self._inline(dep, in_async=in_async, fresh=False):
                 out(f"{indent}if {var} is M:")
-                self.construct(dep, var, indent + "    ", dict(env), in_async=in_async)
-                out(f"{indent}    c[{k}] = {var}")
+                if awaits:
+                    self.single_flight(dep, var, indent + "    ", env)
+                else:
+                    self.construct(dep, var, indent + "    ", dict(env), in_async=in_async)
+                    out(f"{indent}    c[{k}] = {var}")
             elif awaits:
                 out(f"{indent}if {var} is M: {var} = await asc(o, c, {k}, ac{dep.index})")
             else:
@@ -190,6 +195,28 @@ class _Emitter:
         if reg.lifetime is not Lifetime.TRANSIENT:
             env[dep.index] = var
         return var
+
+    def single_flight(self, dep: Node, var: str, indent: str, env: dict[int, str]) -> None:
+        """Emit what ``asc()`` does for the scoped ``dep``, written out inline: build it into
+        ``var`` unless another task of the scope is building it (then wait for that one);
+        tasks that come for it meanwhile get its value, or its error."""
+        out = self.lines.append
+        k = self.keys[dep.index]
+        pending, waiters = self._var(), self._var()
+        out(f"{indent}{pending} = c.get(-2)")
+        out(f"{indent}if {pending} is None: {pending} = c[-2] = {{}}")
+        out(f"{indent}if {k} in {pending}: {var} = await asc(o, c, {k}, ac{dep.index})")
+        out(f"{indent}else:")
+        out(f"{indent}    {pending}[{k}] = {waiters} = []")
+        out(f"{indent}    try:")
+        self.construct(dep, var, indent + "        ", dict(env), in_async=True)
+        out(f"{indent}        c[{k}] = {var}")
+        out(f"{indent}    except BaseException as e:")
+        out(f"{indent}        if {waiters}: fail({waiters}, e)")
+        out(f"{indent}        raise")
+        out(f"{indent}    finally:")
+        out(f"{indent}        del {pending}[{k}]")
+        out(f"{indent}    if {waiters}: settle({waiters}, {var})")
 
     def argument(
         self,
@@ -394,7 +421,10 @@ class _Emitter:
             if _async_only_through_singletons(node):
                 self.fresh_path(node, self.async_fresh_body)
             out(f"    v = c.get({k}, M)")
-            out(f"    return (await asc(s, c, {k}, ac{i})) if v is M else v")
+            out("    if v is not M: return v")
+            out("    o = s")
+            self.single_flight(node, "v", "    ", {})
+            out("    return v")
         else:
             out(f"    return await ac{i}(s, s._cache)")
         out(f"async def agr{i}(p):")

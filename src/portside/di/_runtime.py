@@ -44,7 +44,8 @@ class Owner(Protocol):
 # creates claims the scope's cache by setting key 0 to its thread id with dict.setdefault
 # (atomic), re-enters freely while it holds it, and deletes the key when done. A thread
 # that finds the cache claimed by another sets key -1 and waits on _WAITING; the holder
-# wakes it when it releases. Key -2 holds async creations in progress (see asc).
+# wakes it when it releases. Key -2 holds async creations in progress (see asc; the
+# generated code does the same inline).
 # Cache keys of services start at 1.
 _WAITING = threading.Condition(threading.Lock())
 gid = _thread.get_ident
@@ -128,6 +129,16 @@ def _settle(
             future.set_result(value)
 
 
+def _fail(waiters: list[asyncio.Future[Any]], error: BaseException) -> None:
+    """A creation ended in ``error``: its waiters get it, or are cancelled (so they try
+    again) when its creator was cancelled."""
+    if isinstance(error, asyncio.CancelledError):
+        for future in waiters:
+            future.cancel()
+    else:
+        _settle(waiters, None, error)
+
+
 def runtime_helpers(
     graph: ResolvedGraph,
     owner: Owner,
@@ -205,12 +216,8 @@ def runtime_helpers(
             waiters = pending[k] = []
             try:
                 v = await create(o, c)
-            except asyncio.CancelledError:
-                for future in waiters:
-                    future.cancel()
-                raise
             except BaseException as exc:
-                _settle(waiters, None, exc)
+                _fail(waiters, exc)
                 raise
             else:
                 _settle(waiters, v)
@@ -283,6 +290,8 @@ def runtime_helpers(
         "sg": sg,
         "asg": asg,
         "asc": asc,
+        "settle": _settle,
+        "fail": _fail,
         "mc": mc,
         "asyncerr": asyncerr,
         "scopeerr": scopeerr,
