@@ -120,6 +120,7 @@ class _Emitter:
         self.lines: list[str] = []
         self.counter = 0
         self.sizes: dict[int, int] = {}
+        self.pending: str | None = None  # the variable holding key -2's dict, where set
 
     # -- names ------------------------------------------------------------------------------
     def _const(self, name: str, value: Any) -> str:
@@ -202,14 +203,20 @@ class _Emitter:
         tasks that come for it meanwhile get its value, or its error."""
         out = self.lines.append
         k = self.keys[dep.index]
-        pending, waiters = self._var(), self._var()
-        out(f"{indent}{pending} = c.get(-2)")
-        out(f"{indent}if {pending} is None: {pending} = c[-2] = {{}}")
+        enclosing, waiters = self.pending, self._var()
+        pending = enclosing or self._var()
+        if enclosing is None:  # a creation nested in another one has the dict already
+            out(f"{indent}{pending} = c.get(-2)")
+            out(f"{indent}if {pending} is None: {pending} = c[-2] = {{}}")
         out(f"{indent}if {k} in {pending}: {var} = await asc(o, c, {k}, ac{dep.index})")
         out(f"{indent}else:")
         out(f"{indent}    {pending}[{k}] = {waiters} = []")
         out(f"{indent}    try:")
-        self.construct(dep, var, indent + "        ", dict(env), in_async=True)
+        self.pending = pending
+        try:
+            self.construct(dep, var, indent + "        ", dict(env), in_async=True)
+        finally:
+            self.pending = enclosing
         out(f"{indent}        c[{k}] = {var}")
         out(f"{indent}    except BaseException as e:")
         out(f"{indent}        if {waiters}: fail({waiters}, e)")
