@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, TypeAdapter
 
@@ -50,7 +50,11 @@ class CachedUsers:
         return User.restore(*fields)
 
     def _parse(self, raw: bytes) -> Entry:
-        fields: Entry = _read(raw)
+        user_id, name, department, created, version = _read(raw)
+        # In the standard library's UTC, as the domain keeps it: the parser's own zone
+        # object is equal but not the same, and every comparison of two instants then
+        # asks both zones for their offsets instead of comparing the fields.
+        fields: Entry = (user_id, name, department, created.astimezone(UTC), version)
         return keep(self._decoded, raw, fields, DECODED_MAX)
 
     async def put(self, user: User, /) -> None:

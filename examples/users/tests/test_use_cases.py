@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -122,6 +122,7 @@ async def test_a_cached_user_keeps_its_instant(cache: MemoryCache) -> None:
     back = await users.get("u1")
     assert back is not None
     assert (back.created, back.created.utcoffset(), back.version) == (START, timedelta(0), 3)
+    assert back.created.tzinfo is UTC  # the domain's zone object, as check_created gives it
     await users.forget("u1")
     assert await users.get("u1") is None
 
