@@ -351,17 +351,37 @@ class _Emitter:
         """The fresh path's body in ``ags<i>``, for a node that awaits nothing but
         singletons: once those exist, it builds as ``gs<i>`` does, with no ``await`` (so no
         other task can see the services half made, and no single-flight is needed); else
-        it falls through to the awaiting path."""
+        it falls through to the awaiting path. Returns the lines of a helper (``asn<i>``)
+        to emit after the enclosing function."""
+        i = node.index
         order, singletons = _fresh_plan(node)
         out = self.lines.append
         env: dict[int, str] = {}
-        for d in singletons:
-            name = env[d.index] = self._var()
-            out(f"{indent}{name} = S.get({self.keys[d.index]}, M)")
-        ready = " and ".join(f"{env[d.index]} is not M" for d in singletons) or "True"
-        out(f"{indent}if {ready}:")
+        if not singletons:
+            self._build_fresh(node, order, env, indent)
+            return []
+        # As in fresh_body, the singletons are kept as one tuple once they all exist; until
+        # then (one of them awaits its creation) ``asn<i>`` gives None.
+        names = [self._var() for _ in singletons]
+        for d, name in zip(singletons, names, strict=True):
+            env[d.index] = name
+        self.ns[f"ASN{i}"] = None
+        out(f"{indent}t = ASN{i}")
+        out(f"{indent}if t is None: t = asn{i}()")
+        out(f"{indent}if t is not None:")
+        out(f"{indent}    {', '.join(names)}, = t")
         self._build_fresh(node, order, env, indent + "    ")
-        return []
+        saved, self.lines = self.lines, []
+        out = self.lines.append
+        out(f"def asn{i}():")
+        out(f"    global ASN{i}")
+        for d, name in zip(singletons, names, strict=True):
+            out(f"    {name} = S.get({self.keys[d.index]}, M)")
+            out(f"    if {name} is M: return None")
+        out(f"    ASN{i} = ({', '.join(names)},)")
+        out(f"    return ASN{i}")
+        helper, self.lines = self.lines, saved
+        return helper
 
     def fresh_path(self, node: Node, body: Callable[[Node, str], list[str]]) -> list[str]:
         """In a scope that has created nothing yet (guarded against another thread doing
@@ -425,13 +445,15 @@ class _Emitter:
             out(f"    return (await asg({k}, ac{i})) if v is M else v")
         elif reg.lifetime is Lifetime.SCOPED:
             out("    c = s._cache")
+            async_helper: list[str] = []
             if _async_only_through_singletons(node):
-                self.fresh_path(node, self.async_fresh_body)
+                async_helper = self.fresh_path(node, self.async_fresh_body)
             out(f"    v = c.get({k}, M)")
             out("    if v is not M: return v")
             out("    o = s")
             self.single_flight(node, "v", "    ", {})
             out("    return v")
+            self.lines.extend(async_helper)
         else:
             out(f"    return await ac{i}(s, s._cache)")
         out(f"async def agr{i}(p):")
