@@ -310,28 +310,52 @@ class _Emitter:
 
         Returns the lines of a helper (``sn<i>``) to emit after the enclosing function.
         """
+        return self._fresh(node, indent, awaits=False)
+
+    def async_fresh_body(self, node: Node, indent: str) -> list[str]:
+        """The fresh path's body in ``ags<i>``, for a node that awaits nothing but
+        singletons: once those exist, it builds as ``gs<i>`` does, with no ``await`` (so no
+        other task can see the services half made, and no single-flight is needed); else
+        it falls through to the awaiting path. Returns the lines of a helper (``asn<i>``)
+        to emit after the enclosing function."""
+        return self._fresh(node, indent, awaits=True)
+
+    def _fresh(self, node: Node, indent: str, *, awaits: bool) -> list[str]:
         i = node.index
         order, singletons = _fresh_plan(node)
         out = self.lines.append
         env: dict[int, str] = {}
-        if singletons:
-            # The singletons this subtree needs, fetched once and then kept as one tuple.
-            names = [self._var() for _ in singletons]
-            for d, name in zip(singletons, names, strict=True):
-                env[d.index] = name
-            self.ns[f"SN{i}"] = None
-            out(f"{indent}t = SN{i}")
-            out(f"{indent}if t is None: t = sn{i}()")
-            out(f"{indent}{', '.join(names)}, = t")
-        self._build_fresh(node, order, env, indent)
         if not singletons:
+            self._build_fresh(node, order, env, indent)
             return []
+        # The singletons this subtree needs, fetched once and then kept as one tuple. Where
+        # one of them awaits its creation, the helper gives None until they all exist, and
+        # the resolution falls through to the awaiting path (which creates them).
+        helper_name, kept = ("asn", f"ASN{i}") if awaits else ("sn", f"SN{i}")
+        names = [self._var() for _ in singletons]
+        for d, name in zip(singletons, names, strict=True):
+            env[d.index] = name
+        self.ns[kept] = None
+        out(f"{indent}t = {kept}")
+        out(f"{indent}if t is None: t = {helper_name}{i}()")
+        if awaits:
+            out(f"{indent}if t is not None:")
+            indent += "    "
+        out(f"{indent}{', '.join(names)}, = t")
+        self._build_fresh(node, order, env, indent)
         saved, self.lines = self.lines, []
-        self.lines.append(f"def sn{i}():")
-        self.lines.append(f"    global SN{i}")
-        fetched = [self.value(d, "    ", {}, in_async=False) for d in singletons]
-        self.lines.append(f"    SN{i} = ({', '.join(fetched)},)")
-        self.lines.append(f"    return SN{i}")
+        out = self.lines.append
+        out(f"def {helper_name}{i}():")
+        out(f"    global {kept}")
+        if awaits:
+            fetched = names
+            for d, name in zip(singletons, names, strict=True):
+                out(f"    {name} = S.get({self.keys[d.index]}, M)")
+                out(f"    if {name} is M: return None")
+        else:
+            fetched = [self.value(d, "    ", {}, in_async=False) for d in singletons]
+        out(f"    {kept} = ({', '.join(fetched)},)")
+        out(f"    return {kept}")
         helper, self.lines = self.lines, saved
         return helper
 
@@ -346,42 +370,6 @@ class _Emitter:
         for n in order:
             out(f"{indent}c[{self.keys[n.index]}] = {env[n.index]}")
         out(f"{indent}return {env[node.index]}")
-
-    def async_fresh_body(self, node: Node, indent: str) -> list[str]:
-        """The fresh path's body in ``ags<i>``, for a node that awaits nothing but
-        singletons: once those exist, it builds as ``gs<i>`` does, with no ``await`` (so no
-        other task can see the services half made, and no single-flight is needed); else
-        it falls through to the awaiting path. Returns the lines of a helper (``asn<i>``)
-        to emit after the enclosing function."""
-        i = node.index
-        order, singletons = _fresh_plan(node)
-        out = self.lines.append
-        env: dict[int, str] = {}
-        if not singletons:
-            self._build_fresh(node, order, env, indent)
-            return []
-        # As in fresh_body, the singletons are kept as one tuple once they all exist; until
-        # then (one of them awaits its creation) ``asn<i>`` gives None.
-        names = [self._var() for _ in singletons]
-        for d, name in zip(singletons, names, strict=True):
-            env[d.index] = name
-        self.ns[f"ASN{i}"] = None
-        out(f"{indent}t = ASN{i}")
-        out(f"{indent}if t is None: t = asn{i}()")
-        out(f"{indent}if t is not None:")
-        out(f"{indent}    {', '.join(names)}, = t")
-        self._build_fresh(node, order, env, indent + "    ")
-        saved, self.lines = self.lines, []
-        out = self.lines.append
-        out(f"def asn{i}():")
-        out(f"    global ASN{i}")
-        for d, name in zip(singletons, names, strict=True):
-            out(f"    {name} = S.get({self.keys[d.index]}, M)")
-            out(f"    if {name} is M: return None")
-        out(f"    ASN{i} = ({', '.join(names)},)")
-        out(f"    return ASN{i}")
-        helper, self.lines = self.lines, saved
-        return helper
 
     def fresh_path(self, node: Node, body: Callable[[Node, str], list[str]]) -> list[str]:
         """In a scope that has created nothing yet (guarded against another thread doing
