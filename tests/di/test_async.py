@@ -324,31 +324,26 @@ def gated_graph(gate: asyncio.Event, entered: asyncio.Event, calls: list[str]) -
     return s
 
 
-async def test_a_task_asking_for_a_service_another_is_making_inside_its_graph_gets_that_one() -> (
-    None
-):
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(Repo, Session), (Session, Repo)],
+    ids=[
+        "a task asks for a service another is making inside its graph",
+        "a graph reaches a service another task is making",
+    ],
+)
+async def test_a_scoped_service_being_made_is_the_one_another_task_gets(
+    first: type, then: type
+) -> None:
     gate, entered, calls = asyncio.Event(), asyncio.Event(), []
     provider = gated_graph(gate, entered, calls).build()
     async with provider.create_scope() as scope:
-        repo = asyncio.create_task(scope.aget(Repo))  # makes Session on its way to Repo
+        making = asyncio.create_task(scope.aget(first))  # makes Session, waiting at the gate
         await entered.wait()
-        session = asyncio.create_task(scope.aget(Session))
+        asking = asyncio.create_task(scope.aget(then))
         gate.set()
-        made, asked = await repo, await session
-    assert made.session is asked
-    assert calls == ["session"]
-
-
-async def test_a_graph_reaching_a_service_another_task_is_making_waits_for_that_one() -> None:
-    gate, entered, calls = asyncio.Event(), asyncio.Event(), []
-    provider = gated_graph(gate, entered, calls).build()
-    async with provider.create_scope() as scope:
-        session = asyncio.create_task(scope.aget(Session))
-        await entered.wait()
-        repo = asyncio.create_task(scope.aget(Repo))
-        gate.set()
-        made, asked = await repo, await session
-    assert made.session is asked
+        got = {first: await making, then: await asking}
+    assert got[Repo].session is got[Session]
     assert calls == ["session"]
 
 
